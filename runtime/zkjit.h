@@ -1,0 +1,52 @@
+/* zkjit guest runtime: the system calls a C program for the RISC Zero zkVM
+ * can make. Link with start.S, zkjit.c and link.ld (see runtime/README.md). */
+#ifndef ZKJIT_H
+#define ZKJIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZKJIT_STDIN 0
+#define ZKJIT_STDOUT 1
+#define ZKJIT_STDERR 2
+#define ZKJIT_JOURNAL 3
+
+/* Ends the program with `exit_code` (0..255). Flushes stdout first. */
+void zkjit_halt(unsigned exit_code) __attribute__((noreturn));
+/* Pauses the program; the host ends the run with halt "pause". */
+void zkjit_pause(unsigned exit_code);
+
+/* Reads up to `n` bytes from host file `fd` (0 = stdin); returns bytes read. */
+size_t zkjit_read(uint32_t fd, void *buf, size_t n);
+/* Writes `n` bytes to host file `fd` (1 stdout, 2 stderr, 3 journal). */
+void zkjit_write(uint32_t fd, const void *buf, size_t n);
+/* Appends `n` bytes to the journal. */
+void zkjit_commit(const void *buf, size_t n);
+/* Prints a line to the host's log. */
+void zkjit_log(const char *msg, size_t n);
+/* Ends the run with a guest panic carrying `msg`. */
+void zkjit_panic(const char *msg, size_t n) __attribute__((noreturn));
+
+/* Number of user cycles executed so far. */
+uint64_t zkjit_cycle_count(void);
+/* Guest arguments passed after `--` on the zkjit command line. */
+uint32_t zkjit_argc(void);
+/* Copies argument `index` into buf (at most cap bytes, no NUL); returns its length. */
+size_t zkjit_argv(uint32_t index, char *buf, size_t cap);
+/* Copies the value of host environment variable `name` (at most cap bytes,
+ * no NUL); returns its length, or (size_t)-1 when it is not set. */
+size_t zkjit_getenv(const char *name, char *buf, size_t cap);
+/* Fills `words` words with host randomness. */
+void zkjit_random(uint32_t *buf, size_t words);
+/* Word `index` (0..7) of the input digest. */
+uint32_t zkjit_input(uint32_t index);
+
+/* SHA-256 compression of `nblocks` 64-byte blocks with the accelerator.
+ * States are 8 words holding the digest bytes in order (big-endian words
+ * as seen by SHA-256); `out` may equal `in`. */
+void zkjit_sha_compress(uint32_t out[8], const uint32_t in[8], const void *blocks,
+                        uint32_t nblocks);
+/* SHA-256 of a whole message with the accelerator; writes 32 digest bytes. */
+void zkjit_sha256(const void *msg, size_t len, uint8_t digest[32]);
+
+#endif

@@ -1,0 +1,125 @@
+//! What the host gives a guest: standard input, the output streams, the
+//! journal, arguments, environment variables and randomness.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+
+/// Where guest output goes.
+pub enum Sink {
+    /// The process's standard output.
+    Stdout,
+    /// The process's standard error.
+    Stderr,
+    /// Kept in memory (for tests and embedding).
+    Buffer(Vec<u8>),
+}
+
+impl Sink {
+    /// Writes all of `bytes`.
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout => {
+                let mut out = io::stdout().lock();
+                out.write_all(bytes)?;
+                out.flush()
+            }
+            Sink::Stderr => io::stderr().lock().write_all(bytes),
+            Sink::Buffer(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// The bytes kept by a `Buffer` sink (empty for the others).
+    pub fn captured(&self) -> &[u8] {
+        match self {
+            Sink::Buffer(buf) => buf,
+            _ => &[],
+        }
+    }
+}
+
+/// The host side of a guest's I/O.
+pub struct HostIo {
+    /// Guest standard input (fd 0).
+    pub stdin: Box<dyn Read>,
+    /// Guest standard output (fd 1).
+    pub stdout: Sink,
+    /// Guest standard error (fd 2), also where host WRITE calls go.
+    pub stderr: Sink,
+    /// The journal (fd 3).
+    pub journal: Vec<u8>,
+    /// Guest arguments (SYS_ARGC/SYS_ARGV).
+    pub args: Vec<String>,
+    /// Guest environment (SYS_GETENV).
+    pub env: BTreeMap<String, String>,
+    /// State of the SYS_RANDOM generator.
+    random_state: u64,
+}
+
+impl HostIo {
+    /// I/O with empty input, output kept in memory, no arguments, and a
+    /// fixed random seed.
+    pub fn captured() -> Self {
+        Self {
+            stdin: Box::new(io::empty()),
+            stdout: Sink::Buffer(Vec::new()),
+            stderr: Sink::Buffer(Vec::new()),
+            journal: Vec::new(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            random_state: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    /// I/O wired to the process: stdin, stdout and stderr pass through, and
+    /// randomness is seeded from the clock and process id.
+    pub fn process() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        Self {
+            stdin: Box::new(io::stdin()),
+            stdout: Sink::Stdout,
+            stderr: Sink::Stderr,
+            random_state: seed | 1,
+            ..Self::captured()
+        }
+    }
+
+    /// Sets the seed of SYS_RANDOM, for reproducible runs.
+    pub fn set_random_seed(&mut self, seed: u64) {
+        self.random_state = seed | 1;
+    }
+
+    /// Fills `buf` with pseudo-random bytes (xorshift64*; the zkVM gives no
+    /// guarantee about the quality of host randomness).
+    pub fn fill_random(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let mut x = self.random_state;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.random_state = x;
+            let value = x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+            chunk.copy_from_slice(&value[..chunk.len()]);
+        }
+    }
+
+    /// Reads from guest stdin until `buf` is full or input ends.
+    pub fn read_stdin(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut total = 0;
+        while total < buf.len() {
+            match self.stdin.read(&mut buf[total..]) {
+                Ok(0) => break,
+                Ok(n) => total += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+}

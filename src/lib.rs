@@ -1,0 +1,25 @@
+//! zkjit: an exact, fast executor for RISC Zero zkVM guest programs.
+//!
+//! The machine is defined by the reference [`interpreter`] over one
+//! [`decoder`], one guest [`memory`], one [`machine`] state with its trap
+//! path ([`trap`]) and host calls ([`host_calls`], [`syscalls`], [`host`]).
+//! [`loader`] reads program files; [`session`] is the API a prover embeds.
+
+pub mod decoder;
+pub mod host;
+pub mod host_calls;
+pub mod interpreter;
+pub mod loader;
+pub mod machine;
+pub mod memory;
+pub mod platform;
+pub mod session;
+pub mod syscalls;
+pub mod trap;
+
+pub use loader::{LoadError, Program};
+pub use machine::{Halt, HaltKind, Machine};
+pub use session::{
+    load_program_file, Config, Engine, Input, Outcome, Report, Session, Stats, KERNEL_ELF,
+};
+pub use trap::{Fault, Stop, TrapCause};

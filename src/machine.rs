@@ -1,0 +1,259 @@
+//! The machine state and the paths every engine shares: register access,
+//! access checks, traps, user ECALL and MRET. Host calls (machine ECALL)
+//! live in `host_calls.rs`.
+
+use serde::Serialize;
+
+use crate::host::HostIo;
+use crate::memory::GuestMemory;
+use crate::platform::*;
+use crate::trap::{Fault, FaultReason, Stop, Trap, TrapCause};
+
+/// How a guest halted (the low 16 bits of TERMINATE's a0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HaltKind {
+    /// The program ended.
+    Terminate,
+    /// The program paused (it could be resumed; zkjit ends the run).
+    Pause,
+    /// Another halt type, as given.
+    Other(u32),
+}
+
+/// The guest's halt, as TERMINATE reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Halt {
+    /// Terminate or pause.
+    pub kind: HaltKind,
+    /// The user exit code (the high 16 bits of TERMINATE's a0).
+    pub exit_code: u32,
+    /// The output digest the kernel left at GLOBAL_OUTPUT.
+    pub output_digest: [u8; 32],
+}
+
+/// The state of the zkVM: memory (with the register files in it), pc, mode,
+/// the user-cycle count and the host's I/O.
+pub struct Machine {
+    /// All of guest memory.
+    pub mem: GuestMemory,
+    /// The program counter.
+    pub pc: u32,
+    /// Machine (kernel) mode, or user mode.
+    pub machine_mode: bool,
+    /// Completed user cycles (instructions plus host-call cycles).
+    pub user_cycles: u64,
+    /// The host's side of I/O.
+    pub io: HostIo,
+    /// Set when the guest halts.
+    pub halt: Option<Halt>,
+    /// The two words a software syscall returns, handed out by READ(fd 0).
+    pub(crate) syscall_return: (u32, u32),
+    /// The user trap whose kernel handler is running, for fault reports.
+    pending_user_trap: Option<Trap>,
+}
+
+impl Machine {
+    /// A machine with empty memory and the given I/O.
+    pub fn new(io: HostIo) -> std::io::Result<Self> {
+        Ok(Self {
+            mem: GuestMemory::new()?,
+            pc: 0,
+            machine_mode: true,
+            user_cycles: 0,
+            io,
+            halt: None,
+            syscall_return: (0, 0),
+            pending_user_trap: None,
+        })
+    }
+
+    /// Starts execution where SUSPEND_PC and SUSPEND_MODE say, and writes the
+    /// (all-zero) input digest.
+    pub fn resume(&mut self) -> Result<(), Stop> {
+        let pc = self.mem.load_u32(SUSPEND_PC_ADDR);
+        self.machine_mode = self.mem.load_u32(SUSPEND_MODE_ADDR) != 0;
+        self.pc = pc;
+        for i in 0..8 {
+            self.mem.store_u32(GLOBAL_INPUT_ADDR + 4 * i, 0);
+        }
+        if pc < USER_START {
+            return Err(self.fault_now(TrapCause::InstructionFault, pc, pc));
+        }
+        Ok(())
+    }
+
+    /// Address of the current mode's register file.
+    #[inline(always)]
+    pub fn reg_base(&self) -> u32 {
+        if self.machine_mode {
+            MACHINE_REGS_ADDR
+        } else {
+            USER_REGS_ADDR
+        }
+    }
+
+    /// Register `idx` of the current mode.
+    #[inline(always)]
+    pub fn reg(&self, idx: usize) -> u32 {
+        self.mem.load_u32(self.reg_base() + 4 * idx as u32)
+    }
+
+    /// Sets register `idx` of the current mode; writes to x0 land in the
+    /// mode's x0 sink so that x0 reads stay what memory holds (zero).
+    #[inline(always)]
+    pub fn set_reg(&mut self, idx: usize, value: u32) {
+        let addr = if idx == 0 {
+            self.reg_base() + X0_SINK_OFFSET
+        } else {
+            self.reg_base() + 4 * idx as u32
+        };
+        self.mem.store_u32(addr, value);
+    }
+
+    /// Register `idx` of the user register file, whatever the mode.
+    pub fn user_reg(&self, idx: usize) -> u32 {
+        self.mem.load_u32(USER_REGS_ADDR + 4 * idx as u32)
+    }
+
+    /// Sets register `idx` of the user register file (x0 writes are dropped).
+    pub fn set_user_reg(&mut self, idx: usize, value: u32) {
+        if idx != 0 {
+            self.mem.store_u32(USER_REGS_ADDR + 4 * idx as u32, value);
+        }
+    }
+
+    /// Whether the current mode may fetch an instruction at `addr`.
+    #[inline(always)]
+    pub fn can_fetch(&self, addr: u32) -> bool {
+        addr >= USER_START && (self.machine_mode || addr < USER_END)
+    }
+
+    /// Whether the current mode may load from or store to `addr`.
+    #[inline(always)]
+    pub fn can_access(&self, addr: u32) -> bool {
+        if self.machine_mode {
+            addr >= USER_START
+        } else {
+            is_user_memory(addr)
+        }
+    }
+
+    /// Raises a trap at the current pc: enters the kernel's handler for a
+    /// user-mode trap, or ends the run. The trapping instruction has no
+    /// effect and costs no cycle.
+    pub fn raise(&mut self, cause: TrapCause, addr: u32) -> Result<(), Stop> {
+        let trap = Trap {
+            cause,
+            pc: self.pc,
+            addr,
+        };
+        let handler = self.mem.load_u32(TRAP_DISPATCH_ADDR + 4 * cause.number());
+        if self.machine_mode {
+            return Err(self.machine_fault(trap));
+        }
+        if handler % 4 != 0 || !is_kernel_memory(handler) {
+            return Err(Stop::Fault(Fault {
+                trap,
+                user_mode: true,
+                reason: FaultReason::NoHandler { handler },
+            }));
+        }
+        self.pending_user_trap = Some(trap);
+        self.enter_kernel(handler);
+        Ok(())
+    }
+
+    /// A fault for a trap at `pc` in the current mode, raised outside `raise`.
+    fn fault_now(&self, cause: TrapCause, pc: u32, addr: u32) -> Stop {
+        let trap = Trap { cause, pc, addr };
+        if self.machine_mode {
+            self.machine_fault(trap)
+        } else {
+            Stop::Fault(Fault {
+                trap,
+                user_mode: true,
+                reason: FaultReason::NoHandler { handler: addr },
+            })
+        }
+    }
+
+    /// A trap in machine mode. When the kernel was handling a user trap,
+    /// the user trap is what the report is about.
+    fn machine_fault(&self, trap: Trap) -> Stop {
+        match self.pending_user_trap {
+            Some(user_trap) => Stop::Fault(Fault {
+                trap: user_trap,
+                user_mode: true,
+                reason: FaultReason::KernelHandlerStopped { kernel_pc: trap.pc },
+            }),
+            None => Stop::Fault(Fault {
+                trap,
+                user_mode: false,
+                reason: FaultReason::MachineMode,
+            }),
+        }
+    }
+
+    /// Saves the user pc in MEPC and continues at `handler` in machine mode.
+    fn enter_kernel(&mut self, handler: u32) {
+        self.mem.store_u32(MEPC_ADDR, self.pc);
+        self.pc = handler;
+        self.machine_mode = true;
+    }
+
+    /// ECALL: a host call in machine mode, a kernel entry in user mode.
+    pub fn ecall(&mut self) -> Result<(), Stop> {
+        if self.machine_mode {
+            return self.host_call();
+        }
+        let dispatch = self.mem.load_u32(ECALL_DISPATCH_ADDR);
+        if dispatch < USER_START {
+            return Err(Stop::Fault(Fault {
+                trap: Trap {
+                    cause: TrapCause::UserEnvCall,
+                    pc: self.pc,
+                    addr: dispatch,
+                },
+                user_mode: true,
+                reason: FaultReason::NoHandler { handler: dispatch },
+            }));
+        }
+        if dispatch % 4 != 0 || !is_kernel_memory(dispatch) {
+            return self.raise(TrapCause::UserEnvCall, dispatch);
+        }
+        self.pending_user_trap = None;
+        self.enter_kernel(dispatch);
+        self.user_cycles += 1;
+        Ok(())
+    }
+
+    /// MRET: back to user mode at MEPC + 4.
+    pub fn mret(&mut self) -> Result<(), Stop> {
+        if !self.machine_mode {
+            return Err(Stop::Fault(Fault {
+                trap: Trap {
+                    cause: TrapCause::IllegalInstruction,
+                    pc: self.pc,
+                    addr: self.mem.load_u32(self.pc),
+                },
+                user_mode: true,
+                reason: FaultReason::MretInUserMode,
+            }));
+        }
+        let mepc = self.mem.load_u32(MEPC_ADDR);
+        if mepc < USER_START {
+            return Err(self.fault_now(TrapCause::InstructionFault, self.pc, mepc));
+        }
+        self.pc = mepc.wrapping_add(4);
+        self.machine_mode = false;
+        self.pending_user_trap = None;
+        self.user_cycles += 1;
+        Ok(())
+    }
+
+    /// The pc of the user instruction that entered the kernel (MEPC).
+    pub fn user_pc(&self) -> u32 {
+        self.mem.load_u32(MEPC_ADDR)
+    }
+}

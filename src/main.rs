@@ -1,0 +1,248 @@
+//! The `zkjit` command line: a thin layer over the library's session API.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use zkjit::decoder::decode;
+use zkjit::loader::{Program, Symbols};
+use zkjit::{load_program_file, Config, Engine, Input, Outcome, Session};
+
+/// Exit status when zkjit itself fails (bad arguments, unreadable or malformed program).
+const EXIT_USAGE: u8 = 2;
+/// Exit status when the guest stopped without halting (fault, panic, limit...).
+const EXIT_GUEST_STOPPED: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "zkjit",
+    version,
+    about = "Run RISC Zero zkVM guest programs, exactly and fast"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    /// The reference interpreter.
+    Interp,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a program: a user ELF (under the built-in kernel), a RISC Zero
+    /// program binary (R0BF), or with --bare a machine-mode ELF.
+    Run {
+        /// The program file.
+        program: PathBuf,
+        /// Run the ELF in machine mode with no kernel.
+        #[arg(long)]
+        bare: bool,
+        /// Kernel ELF to run a user program under (default: the built-in kernel).
+        #[arg(long, value_name = "ELF", conflicts_with = "bare")]
+        kernel: Option<PathBuf>,
+        /// Execution engine.
+        #[arg(long, value_enum, default_value = "interp")]
+        engine: EngineArg,
+        /// File to use as guest stdin (default: this process's stdin).
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Write the journal (fd 3) to this file.
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
+        /// Write run statistics as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        stats_json: Option<PathBuf>,
+        /// Stop after this many user cycles.
+        #[arg(long, value_name = "N")]
+        max_cycles: Option<u64>,
+        /// Set a guest environment variable (SYS_GETENV); repeatable.
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Seed for SYS_RANDOM (default: from the clock).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Print no summary line.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Guest arguments (SYS_ARGC/SYS_ARGV).
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
+    /// Disassemble a program's code, with symbols.
+    Disasm {
+        /// The program file.
+        program: PathBuf,
+        /// Treat the ELF as a bare machine-mode program.
+        #[arg(long)]
+        bare: bool,
+        /// Also disassemble this kernel (default: the built-in kernel is not shown).
+        #[arg(long, value_name = "ELF", conflicts_with = "bare")]
+        kernel: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("ZKJIT_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            program,
+            bare,
+            kernel,
+            engine,
+            input,
+            journal,
+            stats_json,
+            max_cycles,
+            env,
+            seed,
+            quiet,
+            args,
+        } => {
+            let engine = match engine {
+                EngineArg::Interp => Engine::Interp,
+            };
+            let options = RunOptions {
+                engine,
+                input,
+                journal,
+                stats_json,
+                max_cycles,
+                env,
+                seed,
+                quiet,
+                args,
+            };
+            run(&program, bare, kernel.as_deref(), options)
+        }
+        Command::Disasm {
+            program,
+            bare,
+            kernel,
+        } => disasm(&program, bare, kernel.as_deref()).map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("zkjit: error: {e:#}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+struct RunOptions {
+    engine: Engine,
+    input: Option<PathBuf>,
+    journal: Option<PathBuf>,
+    stats_json: Option<PathBuf>,
+    max_cycles: Option<u64>,
+    env: Vec<String>,
+    seed: Option<u64>,
+    quiet: bool,
+    args: Vec<String>,
+}
+
+fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("--env takes KEY=VALUE, got {pair:?}"),
+        })
+        .collect()
+}
+
+fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Result<ExitCode> {
+    let program = load_program_file(path, bare, kernel)?;
+    let config = Config {
+        engine: opts.engine,
+        max_cycles: opts.max_cycles,
+        args: opts.args,
+        env: parse_env(&opts.env)?,
+        input: opts.input.map_or(Input::Stdin, Input::File),
+        capture_output: false,
+        random_seed: opts.seed,
+    };
+    let report = Session::new(&program, config)?.run();
+    if let Some(file) = &opts.journal {
+        std::fs::write(file, &report.journal)
+            .with_context(|| format!("cannot write journal {}", file.display()))?;
+    }
+    if let Some(file) = &opts.stats_json {
+        let json = serde_json::to_string_pretty(&report.stats())?;
+        std::fs::write(file, json + "\n")
+            .with_context(|| format!("cannot write stats {}", file.display()))?;
+    }
+    let timing = format!(
+        "{} user cycles, {:.3} s, {:.1} guest MIPS [{}]",
+        report.user_cycles,
+        report.wall_seconds,
+        report.guest_mips(),
+        report.engine.name()
+    );
+    let _ = std::io::stdout().flush();
+    match &report.outcome {
+        Outcome::Halted(halt) => {
+            if !opts.quiet {
+                let kind = report.stats().halt;
+                eprintln!("zkjit: exit code {} ({kind}), {timing}", halt.exit_code);
+            }
+            Ok(ExitCode::from(halt.exit_code.min(255) as u8))
+        }
+        Outcome::Stopped(_) => {
+            eprintln!(
+                "zkjit: error: {}",
+                report.error.as_deref().unwrap_or("run stopped")
+            );
+            if !opts.quiet {
+                eprintln!("zkjit: stopped after {timing}");
+            }
+            Ok(ExitCode::from(EXIT_GUEST_STOPPED))
+        }
+    }
+}
+
+fn disasm(path: &Path, bare: bool, kernel: Option<&Path>) -> Result<()> {
+    let program = load_program_file(path, bare, kernel)?;
+    let symbols = program.symbols();
+    let mut out = std::io::stdout().lock();
+    let images = match (&program, kernel) {
+        (Program::WithKernel { user, .. }, None) => vec![user],
+        _ => program.images(),
+    };
+    for image in images {
+        for segment in image.segments.iter().filter(|s| s.executable) {
+            writeln!(
+                out,
+                "\nsegment {:#010x}..{:#010x}:",
+                segment.vaddr,
+                segment.vaddr + segment.mem_size
+            )?;
+            print_code(&mut out, segment.vaddr, &segment.data, &symbols)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_code(out: &mut impl Write, base: u32, code: &[u8], symbols: &Symbols) -> Result<()> {
+    for (i, word) in code.chunks_exact(4).enumerate() {
+        let pc = base + 4 * i as u32;
+        if let Some(name) = symbols.at(pc) {
+            writeln!(out, "\n{pc:08x} <{name}>:")?;
+        }
+        let word = u32::from_le_bytes(word.try_into().expect("chunks of four"));
+        writeln!(
+            out,
+            "  {pc:08x}:  {word:08x}  {}",
+            decode(word).disassemble(Some(pc))
+        )?;
+    }
+    Ok(())
+}

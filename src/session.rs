@@ -1,0 +1,306 @@
+//! The library API: load a program, configure a run, run it, read the exit,
+//! journal and statistics. The CLI is a thin layer over this, and so are
+//! the tests.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::host::{HostIo, Sink};
+use crate::interpreter;
+use crate::loader::{LoadError, Program, Symbols};
+use crate::machine::{Halt, HaltKind, Machine};
+use crate::trap::Stop;
+
+/// The kernel zkjit runs user ELFs under unless told otherwise.
+pub const KERNEL_ELF: &[u8] = include_bytes!("../kernel/kernel.elf");
+
+/// Which engine executes the guest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The reference interpreter.
+    #[default]
+    Interp,
+}
+
+impl Engine {
+    /// The engine's command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+        }
+    }
+}
+
+/// Where guest stdin comes from.
+#[derive(Clone, Debug, Default)]
+pub enum Input {
+    /// Nothing: reads see end of input.
+    #[default]
+    Empty,
+    /// The process's stdin.
+    Stdin,
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// This file.
+    File(PathBuf),
+}
+
+/// How to run a program.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The engine.
+    pub engine: Engine,
+    /// Stop with [`Stop::CycleLimit`] after this many user cycles.
+    pub max_cycles: Option<u64>,
+    /// Guest arguments (SYS_ARGC/SYS_ARGV).
+    pub args: Vec<String>,
+    /// Guest environment (SYS_GETENV).
+    pub env: BTreeMap<String, String>,
+    /// Guest stdin.
+    pub input: Input,
+    /// Keep guest stdout and stderr in the report instead of passing them through.
+    pub capture_output: bool,
+    /// Seed of SYS_RANDOM (a fixed one when output is captured, else from the clock).
+    pub random_seed: Option<u64>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The guest halted.
+    Halted(Halt),
+    /// The run stopped without a halt.
+    Stopped(Stop),
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// The engine that ran it.
+    pub engine: Engine,
+    /// User cycles executed.
+    pub user_cycles: u64,
+    /// Wall-clock time of the run.
+    pub wall_seconds: f64,
+    /// The journal (fd 3) bytes.
+    pub journal: Vec<u8>,
+    /// Captured guest stdout (empty unless `capture_output`).
+    pub stdout: Vec<u8>,
+    /// Captured guest stderr (empty unless `capture_output`).
+    pub stderr: Vec<u8>,
+    /// The one-line description of a stop, with guest symbols.
+    pub error: Option<String>,
+}
+
+/// The statistics `--stats-json` writes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stats {
+    /// The guest's exit code, when it halted.
+    pub exit_code: Option<u32>,
+    /// `terminate`, `pause` or `fault` (any run that did not halt).
+    pub halt: &'static str,
+    /// User cycles executed.
+    pub user_cycles: u64,
+    /// The engine.
+    pub engine: Engine,
+    /// Wall-clock seconds of the run.
+    pub wall_seconds: f64,
+    /// Millions of user cycles per second.
+    pub guest_mips: f64,
+    /// Journal length in bytes.
+    pub journal_bytes: usize,
+    /// The output digest as hex, when the guest halted.
+    pub output_digest: Option<String>,
+    /// Why the run stopped, when it did not halt.
+    pub error: Option<String>,
+}
+
+impl Report {
+    /// The guest's exit code when it halted.
+    pub fn exit_code(&self) -> Option<u32> {
+        match &self.outcome {
+            Outcome::Halted(halt) => Some(halt.exit_code),
+            Outcome::Stopped(_) => None,
+        }
+    }
+
+    /// Millions of user cycles per second.
+    pub fn guest_mips(&self) -> f64 {
+        if self.wall_seconds > 0.0 {
+            self.user_cycles as f64 / self.wall_seconds / 1e6
+        } else {
+            0.0
+        }
+    }
+
+    /// The statistics of the run.
+    pub fn stats(&self) -> Stats {
+        let (halt, output_digest) = match &self.outcome {
+            Outcome::Halted(h) => {
+                let kind = match h.kind {
+                    HaltKind::Terminate | HaltKind::Other(_) => "terminate",
+                    HaltKind::Pause => "pause",
+                };
+                (
+                    kind,
+                    Some(h.output_digest.iter().map(|b| format!("{b:02x}")).collect()),
+                )
+            }
+            Outcome::Stopped(_) => ("fault", None),
+        };
+        Stats {
+            exit_code: self.exit_code(),
+            halt,
+            user_cycles: self.user_cycles,
+            engine: self.engine,
+            wall_seconds: self.wall_seconds,
+            guest_mips: self.guest_mips(),
+            journal_bytes: self.journal.len(),
+            output_digest,
+            error: self.error.clone(),
+        }
+    }
+}
+
+/// A program loaded into a machine, ready to run.
+pub struct Session {
+    machine: Machine,
+    symbols: Symbols,
+    config: Config,
+}
+
+impl Session {
+    /// Loads `program` into a fresh machine configured by `config`.
+    pub fn new(program: &Program, config: Config) -> anyhow::Result<Self> {
+        let mut io = if config.capture_output {
+            HostIo::captured()
+        } else {
+            HostIo::process()
+        };
+        io.stdin = match &config.input {
+            Input::Empty => Box::new(std::io::empty()),
+            Input::Stdin => Box::new(std::io::stdin()),
+            Input::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes.clone())),
+            Input::File(path) => {
+                Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(
+                    |e| anyhow::anyhow!("cannot open input file {}: {e}", path.display()),
+                )?))
+            }
+        };
+        io.args = config.args.clone();
+        io.env = config.env.clone();
+        if let Some(seed) = config.random_seed {
+            io.set_random_seed(seed);
+        }
+        let mut machine = Machine::new(io)
+            .map_err(|e| anyhow::anyhow!("cannot reserve 4 GiB of guest address space: {e}"))?;
+        program.write_to(&mut machine.mem);
+        Ok(Self {
+            machine,
+            symbols: program.symbols(),
+            config,
+        })
+    }
+
+    /// Runs the program to its end.
+    pub fn run(mut self) -> Report {
+        let start = Instant::now();
+        let result = self
+            .machine
+            .resume()
+            .and_then(|()| match self.config.engine {
+                Engine::Interp => interpreter::run(&mut self.machine, self.config.max_cycles),
+            });
+        let wall_seconds = start.elapsed().as_secs_f64();
+        let outcome = match result {
+            Ok(()) => Outcome::Halted(self.machine.halt.expect("a run without a stop has halted")),
+            Err(stop) => Outcome::Stopped(stop),
+        };
+        let error = match &outcome {
+            Outcome::Stopped(stop) => Some(self.describe(stop)),
+            Outcome::Halted(_) => None,
+        };
+        let io = &mut self.machine.io;
+        Report {
+            outcome,
+            engine: self.config.engine,
+            user_cycles: self.machine.user_cycles,
+            wall_seconds,
+            journal: std::mem::take(&mut io.journal),
+            stdout: io.stdout.captured().to_vec(),
+            stderr: io.stderr.captured().to_vec(),
+            error,
+        }
+    }
+
+    /// The machine, for inspection.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// One line describing `stop`, naming guest symbols.
+    fn describe(&self, stop: &Stop) -> String {
+        let symbolize = |addr: u32| self.symbols.lookup(addr);
+        let at = |pc: u32| match symbolize(pc) {
+            Some(sym) => format!("{pc:#010x} <{sym}>"),
+            None => format!("{pc:#010x}"),
+        };
+        let user_pc = self.machine.user_pc();
+        let from_user = if self.machine.machine_mode && user_pc != 0 {
+            format!(" (called from user pc {})", at(user_pc))
+        } else {
+            String::new()
+        };
+        match stop {
+            Stop::Fault(fault) => format!("fault: {}", fault.describe(&symbolize)),
+            Stop::Unsupported { what, pc } => {
+                format!("not supported: {what}, at pc {}{from_user}", at(*pc))
+            }
+            Stop::GuestPanic(msg) => format!("guest panicked: {msg}{from_user}"),
+            Stop::HostCall { pc, message } => {
+                format!("host call failed at pc {}{from_user}: {message}", at(*pc))
+            }
+            Stop::CycleLimit { limit, pc } => format!(
+                "cycle limit of {limit} user cycles reached at pc {}",
+                at(*pc)
+            ),
+            Stop::Io(message) => format!("host I/O error: {message}"),
+        }
+    }
+}
+
+/// Loads a program file as the CLI does: `bare` for machine-mode ELFs, an
+/// optional kernel ELF replacing the built-in one.
+pub fn load_program_file(
+    path: &std::path::Path,
+    bare: bool,
+    kernel: Option<&std::path::Path>,
+) -> anyhow::Result<Program> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+    };
+    let bytes = read(path)?;
+    let kernel_bytes = match kernel {
+        Some(k) => read(k)?,
+        None => KERNEL_ELF.to_vec(),
+    };
+    Program::from_bytes(&bytes, bare, &kernel_bytes, kernel.is_some())
+        .map_err(|LoadError(msg)| anyhow::anyhow!("{}: {msg}", path.display()))
+}
+
+impl Sink {
+    /// A sink for the CLI's guest output, or one kept in memory.
+    pub fn new(capture: bool, stderr: bool) -> Self {
+        match (capture, stderr) {
+            (true, _) => Sink::Buffer(Vec::new()),
+            (false, false) => Sink::Stdout,
+            (false, true) => Sink::Stderr,
+        }
+    }
+}
