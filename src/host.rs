@@ -56,6 +56,10 @@ pub struct HostIo {
     pub env: BTreeMap<String, String>,
     /// State of the SYS_RANDOM generator.
     random_state: u64,
+    /// The two words the last software syscall returns, handed out by READ(fd 0).
+    pub(crate) syscall_return: (u32, u32),
+    /// Set by SYS_EXIT.
+    pub(crate) exit_requested: bool,
 }
 
 impl HostIo {
@@ -70,6 +74,8 @@ impl HostIo {
             args: Vec::new(),
             env: BTreeMap::new(),
             random_state: 0x9e37_79b9_7f4a_7c15,
+            syscall_return: (0, 0),
+            exit_requested: false,
         }
     }
 

@@ -5,9 +5,36 @@
 use sha2::digest::generic_array::GenericArray;
 
 use crate::machine::{Halt, HaltKind, Machine};
+use crate::memory::GuestMemory;
 use crate::platform::{host_call, reg, GLOBAL_OUTPUT_ADDR, MAX_IO_BYTES, MAX_SHA_COUNT};
 use crate::platform::{SAFE_WRITE_ADDR, USER_START};
+use crate::syscalls::{GuestView, SyscallError};
 use crate::trap::Stop;
+
+/// The machine as software syscalls see it.
+struct MachineView<'a> {
+    mem: &'a GuestMemory,
+    user_cycles: u64,
+}
+
+impl GuestView for MachineView<'_> {
+    fn user_reg(&mut self, idx: usize) -> u32 {
+        self.mem
+            .load_u32(crate::platform::USER_REGS_ADDR + 4 * idx as u32)
+    }
+
+    fn bytes(&mut self, addr: u32, len: u32) -> Option<Vec<u8>> {
+        self.mem.slice(addr, len).map(<[u8]>::to_vec)
+    }
+
+    fn user_cycles(&self) -> u64 {
+        self.user_cycles
+    }
+
+    fn c_string(&mut self, addr: u32, max: u32) -> Option<Vec<u8>> {
+        self.mem.c_string(addr, max).map(<[u8]>::to_vec)
+    }
+}
 
 /// Cycles of a SHA2 call besides its blocks.
 const SHA2_BASE_CYCLES: u64 = 6;
@@ -37,6 +64,15 @@ impl Machine {
             host_call::POSEIDON2 => Err(self.unsupported("POSEIDON2 host call")),
             host_call::BIGINT => Err(self.unsupported("BIGINT host call")),
             other => Err(self.unsupported(&format!("host call a7 = {other}"))),
+        }
+    }
+
+    fn syscall_stop(&self, error: SyscallError) -> Stop {
+        match error {
+            SyscallError::Unsupported(what) => self.unsupported(&what),
+            SyscallError::Panic(msg) => Stop::GuestPanic(msg),
+            SyscallError::Invalid(msg) => self.host_error(msg),
+            SyscallError::Io(msg) => Stop::Io(msg),
         }
     }
 
@@ -108,7 +144,19 @@ impl Machine {
             return Err(self.host_error(format!("READ into the invalid page at {ptr:#010x}")));
         }
         let mut bytes = vec![0u8; len as usize];
-        let mut remaining = self.serve_read(fd, &mut bytes)?;
+        let mut view = MachineView {
+            mem: &self.mem,
+            user_cycles: self.user_cycles,
+        };
+        let served = self.io.host_read(&mut view, fd, &mut bytes);
+        let mut remaining = served.map_err(|e| self.syscall_stop(e))?;
+        if self.io.exit_requested {
+            self.halt = Some(Halt {
+                kind: HaltKind::Terminate,
+                exit_code: 0,
+                output_digest: [0; 32],
+            });
+        }
         self.set_reg(reg::A0, remaining);
         let mut cycles = 1;
         let mut src = bytes.iter().copied();

@@ -47,8 +47,6 @@ pub struct Machine {
     pub io: HostIo,
     /// Set when the guest halts.
     pub halt: Option<Halt>,
-    /// The two words a software syscall returns, handed out by READ(fd 0).
-    pub(crate) syscall_return: (u32, u32),
     /// The user trap whose kernel handler is running, for fault reports.
     pending_user_trap: Option<Trap>,
 }
@@ -63,7 +61,6 @@ impl Machine {
             user_cycles: 0,
             io,
             halt: None,
-            syscall_return: (0, 0),
             pending_user_trap: None,
         })
     }

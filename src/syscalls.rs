@@ -4,14 +4,15 @@
 //! syscall's host-to-guest data, and leaves two return words that the next
 //! READ with fd 0 hands out.
 
-use crate::machine::{Halt, HaltKind, Machine};
+use crate::host::HostIo;
 use crate::platform::{reg, MAX_IO_BYTES};
-use crate::trap::Stop;
 
 /// The prefix of every syscall name of risc0_zkvm_platform.
 const NAME_PREFIX: &str = "risc0_zkvm_platform::syscall::nr::";
 /// Longest syscall name zkjit reads before giving up.
 const MAX_NAME_BYTES: u32 = 256;
+/// Largest guest buffer a syscall reads (SYS_WRITE, SYS_LOG...).
+const MAX_GUEST_BUFFER: u32 = 1 << 26;
 
 /// File descriptors of SYS_READ and SYS_WRITE.
 mod fd {
@@ -21,178 +22,218 @@ mod fd {
     pub const JOURNAL: u32 = 3;
 }
 
-impl Machine {
-    /// Serves a host READ of `buf.len()` bytes from `fd`; returns the count
-    /// of bytes to store.
-    pub(crate) fn serve_read(&mut self, fd: u32, buf: &mut [u8]) -> Result<u32, Stop> {
+/// What a software syscall may see of the guest: the user registers, its
+/// memory, and the cycle count. The machine provides it, and so does the
+/// reference executor in the differential tests, so both run these syscalls.
+pub trait GuestView {
+    /// User register `idx`.
+    fn user_reg(&mut self, idx: usize) -> u32;
+    /// The bytes `addr..addr + len`, if the range is valid.
+    fn bytes(&mut self, addr: u32, len: u32) -> Option<Vec<u8>>;
+    /// User cycles executed so far.
+    fn user_cycles(&self) -> u64;
+
+    /// The NUL-terminated string at `addr`, at most `max` bytes long.
+    fn c_string(&mut self, addr: u32, max: u32) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for i in 0..max {
+            let byte = *self.bytes(addr.checked_add(i)?, 1)?.first()?;
+            if byte == 0 {
+                return Some(out);
+            }
+            out.push(byte);
+        }
+        None
+    }
+}
+
+/// Why a software syscall failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyscallError {
+    /// A syscall zkjit does not implement.
+    Unsupported(String),
+    /// SYS_PANIC, with the guest's message.
+    Panic(String),
+    /// Malformed arguments.
+    Invalid(String),
+    /// Host I/O failed.
+    Io(String),
+}
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, SyscallError> {
+    Err(SyscallError::Invalid(message.into()))
+}
+
+impl HostIo {
+    /// Serves a host READ of `buf.len()` bytes from `fd`: with fd 0, the two
+    /// return words of the last syscall; otherwise fd points at a syscall
+    /// name and the syscall runs. Returns the count of bytes to store.
+    pub fn host_read(
+        &mut self,
+        guest: &mut dyn GuestView,
+        fd: u32,
+        buf: &mut [u8],
+    ) -> Result<u32, SyscallError> {
         if fd == 0 {
             if buf.len() < 8 || buf.len() % 4 != 0 {
-                return Err(self.host_error(format!(
+                return invalid(format!(
                     "READ of the syscall return words needs at least 8 bytes in whole words, got {}",
                     buf.len()
-                )));
+                ));
             }
             let (a0, a1) = self.syscall_return;
             buf[..4].copy_from_slice(&a0.to_le_bytes());
             buf[4..8].copy_from_slice(&a1.to_le_bytes());
             return Ok(8);
         }
-        let name = match self.mem.c_string(fd, MAX_NAME_BYTES) {
-            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            None => {
-                return Err(self.host_error(format!("no NUL-terminated syscall name at {fd:#010x}")))
-            }
+        let name = match guest.c_string(fd, MAX_NAME_BYTES) {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => return invalid(format!("no NUL-terminated syscall name at {fd:#010x}")),
         };
         // Host-to-guest data is handed over in whole words.
         let mut to_guest = vec![0u8; buf.len().div_ceil(4) * 4];
-        self.syscall_return = self.software_syscall(&name, &mut to_guest)?;
+        self.syscall_return = self.software_syscall(guest, &name, &mut to_guest)?;
         buf.copy_from_slice(&to_guest[..buf.len()]);
         Ok(buf.len() as u32)
     }
 
-    fn software_syscall(&mut self, name: &str, to_guest: &mut [u8]) -> Result<(u32, u32), Stop> {
+    fn software_syscall(
+        &mut self,
+        guest: &mut dyn GuestView,
+        name: &str,
+        to_guest: &mut [u8],
+    ) -> Result<(u32, u32), SyscallError> {
         let short = name.strip_prefix(NAME_PREFIX).unwrap_or(name);
-        let expect_no_data = |m: &Self| {
+        let expect_no_data = || {
             if to_guest.is_empty() {
                 Ok(())
             } else {
-                Err(m.host_error(format!("{short} takes no host-to-guest buffer")))
+                invalid(format!("{short} takes no host-to-guest buffer"))
             }
         };
+        let io_error = |e: std::io::Error| SyscallError::Io(e.to_string());
         match short {
             "SYS_ARGC" => {
-                expect_no_data(self)?;
-                Ok((self.io.args.len() as u32, 0))
+                expect_no_data()?;
+                Ok((self.args.len() as u32, 0))
             }
             "SYS_ARGV" => {
-                let index = self.user_reg(reg::A3) as usize;
-                let Some(arg) = self.io.args.get(index).cloned() else {
-                    return Err(self.host_error(format!(
+                let index = guest.user_reg(reg::A3) as usize;
+                let Some(arg) = self.args.get(index) else {
+                    return invalid(format!(
                         "SYS_ARGV asked for argument {index} of {}",
-                        self.io.args.len()
-                    )));
+                        self.args.len()
+                    ));
                 };
-                self.give_string(short, arg.as_bytes(), to_guest)
+                give_string(short, arg.as_bytes(), to_guest)
             }
             "SYS_GETENV" => {
-                let name = self.user_bytes(reg::A3, reg::A4)?;
-                let name = String::from_utf8(name)
-                    .map_err(|_| self.host_error("SYS_GETENV variable name is not UTF-8"))?;
-                match self.io.env.get(&name).cloned() {
+                let name = user_bytes(guest, reg::A3, reg::A4)?;
+                let Ok(name) = String::from_utf8(name) else {
+                    return invalid("SYS_GETENV variable name is not UTF-8");
+                };
+                match self.env.get(&name) {
                     None => Ok((u32::MAX, 0)),
-                    Some(value) => self.give_string(short, value.as_bytes(), to_guest),
+                    Some(value) => give_string(short, value.as_bytes(), to_guest),
                 }
             }
             "SYS_CYCLE_COUNT" => {
-                expect_no_data(self)?;
-                Ok(((self.user_cycles >> 32) as u32, self.user_cycles as u32))
+                expect_no_data()?;
+                let cycles = guest.user_cycles();
+                Ok(((cycles >> 32) as u32, cycles as u32))
             }
             "SYS_RANDOM" => {
-                self.io.fill_random(to_guest);
+                self.fill_random(to_guest);
                 Ok((to_guest.len() as u32, 0))
             }
-            "SYS_READ" => self.sys_read(to_guest),
+            "SYS_READ" => self.sys_read(guest, to_guest),
             "SYS_WRITE" => {
-                expect_no_data(self)?;
-                let fd = self.user_reg(reg::A3);
-                let bytes = self.user_bytes(reg::A4, reg::A5)?;
-                let result = match fd {
-                    fd::STDOUT => self.io.stdout.write_all(&bytes),
-                    fd::STDERR => self.io.stderr.write_all(&bytes),
-                    fd::JOURNAL => {
-                        self.io.journal.extend_from_slice(&bytes);
-                        Ok(())
-                    }
+                expect_no_data()?;
+                let fd = guest.user_reg(reg::A3);
+                let bytes = user_bytes(guest, reg::A4, reg::A5)?;
+                match fd {
+                    fd::STDOUT => self.stdout.write_all(&bytes).map_err(io_error)?,
+                    fd::STDERR => self.stderr.write_all(&bytes).map_err(io_error)?,
+                    fd::JOURNAL => self.journal.extend_from_slice(&bytes),
                     other => {
-                        return Err(self
-                            .host_error(format!("SYS_WRITE to unknown file descriptor {other}")))
+                        return invalid(format!("SYS_WRITE to unknown file descriptor {other}"))
                     }
-                };
-                result.map_err(|e| Stop::Io(e.to_string()))?;
+                }
                 Ok((0, 0))
             }
             "SYS_LOG" => {
-                expect_no_data(self)?;
-                let msg = self.user_bytes(reg::A3, reg::A4)?;
-                let line = [
-                    format!("R0VM[{}] ", self.user_cycles).as_bytes(),
-                    &msg,
-                    b"\n",
-                ]
-                .concat();
-                self.io
-                    .stdout
-                    .write_all(&line)
-                    .map_err(|e| Stop::Io(e.to_string()))?;
+                expect_no_data()?;
+                let msg = user_bytes(guest, reg::A3, reg::A4)?;
+                let prefix = format!("R0VM[{}] ", guest.user_cycles());
+                let line = [prefix.as_bytes(), &msg, b"\n"].concat();
+                self.stdout.write_all(&line).map_err(io_error)?;
                 Ok((0, 0))
             }
             "SYS_PANIC" => {
-                let msg = self.user_bytes(reg::A3, reg::A4)?;
-                Err(Stop::GuestPanic(String::from_utf8_lossy(&msg).into_owned()))
+                let msg = user_bytes(guest, reg::A3, reg::A4)?;
+                Err(SyscallError::Panic(
+                    String::from_utf8_lossy(&msg).into_owned(),
+                ))
             }
             "SYS_EXIT" => {
                 // The platform passes no status: the program simply ends.
-                self.halt = Some(Halt {
-                    kind: HaltKind::Terminate,
-                    exit_code: 0,
-                    output_digest: [0; 32],
-                });
+                self.exit_requested = true;
                 Ok((0, 0))
             }
-            _ => Err(self.unsupported(short)),
-        }
-    }
-
-    /// Copies `value` into the host-to-guest buffer (as much as fits); a
-    /// value of MAX_IO_BYTES or more cannot be handed over.
-    fn give_string(
-        &self,
-        what: &str,
-        value: &[u8],
-        to_guest: &mut [u8],
-    ) -> Result<(u32, u32), Stop> {
-        if value.len() >= MAX_IO_BYTES as usize {
-            return Err(self.host_error(format!(
-                "{what}: value of {} bytes is too large",
-                value.len()
-            )));
-        }
-        let n = value.len().min(to_guest.len());
-        to_guest[..n].copy_from_slice(&value[..n]);
-        Ok((value.len() as u32, 0))
-    }
-
-    /// The guest bytes at user register `ptr_reg` with the length in `len_reg`.
-    fn user_bytes(&self, ptr_reg: usize, len_reg: usize) -> Result<Vec<u8>, Stop> {
-        let (ptr, len) = (self.user_reg(ptr_reg), self.user_reg(len_reg));
-        match self.mem.slice(ptr, len) {
-            Some(bytes) if len <= 1 << 26 => Ok(bytes.to_vec()),
-            _ => Err(self.host_error(format!("guest buffer {ptr:#010x} + {len} is out of range"))),
+            _ => Err(SyscallError::Unsupported(short.to_string())),
         }
     }
 
     /// SYS_READ: a3 = fd, a4 = bytes wanted. Fills the word-sized buffer
     /// from stdin, then reads up to one more partial word, returned in a1.
-    fn sys_read(&mut self, to_guest: &mut [u8]) -> Result<(u32, u32), Stop> {
-        let fd = self.user_reg(reg::A3);
-        let nbytes = self.user_reg(reg::A4) as usize;
+    fn sys_read(
+        &mut self,
+        guest: &mut dyn GuestView,
+        to_guest: &mut [u8],
+    ) -> Result<(u32, u32), SyscallError> {
+        let fd = guest.user_reg(reg::A3);
+        let nbytes = guest.user_reg(reg::A4) as usize;
         if fd != fd::STDIN {
-            return Err(self.host_error(format!("SYS_READ from unknown file descriptor {fd}")));
+            return invalid(format!("SYS_READ from unknown file descriptor {fd}"));
         }
         if nbytes < to_guest.len() {
-            return Err(self.host_error(format!(
+            return invalid(format!(
                 "SYS_READ of {nbytes} bytes into a buffer of {} bytes",
                 to_guest.len()
-            )));
+            ));
         }
-        let io_error = |e: std::io::Error| Stop::Io(format!("reading guest input: {e}"));
-        let main = self.io.read_stdin(to_guest).map_err(io_error)?;
+        let io_error = |e: std::io::Error| SyscallError::Io(format!("reading guest input: {e}"));
+        let main = self.read_stdin(to_guest).map_err(io_error)?;
         let tail_len = if nbytes - main <= 4 { nbytes - main } else { 0 };
         let mut tail = [0u8; 4];
-        let tail_read = self
-            .io
-            .read_stdin(&mut tail[..tail_len])
-            .map_err(io_error)?;
+        let tail_read = self.read_stdin(&mut tail[..tail_len]).map_err(io_error)?;
         Ok(((main + tail_read) as u32, u32::from_le_bytes(tail)))
+    }
+}
+
+/// Copies `value` into the host-to-guest buffer (as much as fits); a value
+/// of MAX_IO_BYTES or more cannot be handed over.
+fn give_string(what: &str, value: &[u8], to_guest: &mut [u8]) -> Result<(u32, u32), SyscallError> {
+    if value.len() >= MAX_IO_BYTES as usize {
+        return invalid(format!(
+            "{what}: value of {} bytes is too large",
+            value.len()
+        ));
+    }
+    let n = value.len().min(to_guest.len());
+    to_guest[..n].copy_from_slice(&value[..n]);
+    Ok((value.len() as u32, 0))
+}
+
+/// The guest bytes at user register `ptr_reg` with the length in `len_reg`.
+fn user_bytes(
+    guest: &mut dyn GuestView,
+    ptr_reg: usize,
+    len_reg: usize,
+) -> Result<Vec<u8>, SyscallError> {
+    let (ptr, len) = (guest.user_reg(ptr_reg), guest.user_reg(len_reg));
+    match guest.bytes(ptr, len) {
+        Some(bytes) if len <= MAX_GUEST_BUFFER => Ok(bytes),
+        _ => invalid(format!("guest buffer {ptr:#010x} + {len} is out of range")),
     }
 }

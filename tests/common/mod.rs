@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: the committed guest ELFs and
+//! running them through the library API.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use zkjit::{Config, Engine, Input, Outcome, Program, Report, Session, KERNEL_ELF};
+
+/// The bytes of committed test guest `name` (without `.elf`).
+pub fn guest(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guests")
+        .join(format!("{name}.elf"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A guest run: its program, arguments, environment and input.
+#[derive(Clone, Debug, Default)]
+pub struct GuestRun {
+    pub name: &'static str,
+    pub bare: bool,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub input: Vec<u8>,
+}
+
+impl GuestRun {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            ..Default::default()
+        }
+    }
+
+    pub fn bare(mut self) -> Self {
+        self.bare = true;
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args = args.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn input(mut self, input: Vec<u8>) -> Self {
+        self.input = input;
+        self
+    }
+
+    /// The program, under `kernel` unless bare.
+    pub fn program(&self, kernel: &[u8]) -> Program {
+        Program::from_bytes(&guest(self.name), self.bare, kernel, true).expect("test guest loads")
+    }
+
+    /// Runs under `kernel` with `engine`, output captured.
+    pub fn run_with(&self, kernel: &[u8], engine: Engine) -> Report {
+        let config = Config {
+            engine,
+            args: self.args.clone(),
+            env: self.env.clone(),
+            input: Input::Bytes(self.input.clone()),
+            capture_output: true,
+            random_seed: Some(1),
+            ..Config::default()
+        };
+        Session::new(&self.program(kernel), config)
+            .expect("session")
+            .run()
+    }
+
+    /// Runs under zkjit's kernel with the interpreter.
+    pub fn run(&self) -> Report {
+        self.run_with(KERNEL_ELF, Engine::Interp)
+    }
+}
+
+/// The exit code of a halted run; panics with the error otherwise.
+pub fn exit_code(report: &Report) -> u32 {
+    match &report.outcome {
+        Outcome::Halted(halt) => halt.exit_code,
+        Outcome::Stopped(_) => panic!(
+            "guest did not halt: {}",
+            report.error.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// Input bytes of a fixed pattern.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + 7) as u8).collect()
+}
