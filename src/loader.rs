@@ -142,6 +142,20 @@ impl ElfImage {
         if bytes[header::EI_DATA] != header::ELFDATA2LSB {
             return refuse(format!("{what}: big-endian ELF; the zkVM is little-endian"));
         }
+        let half = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+        let word = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
+        for (table, offset, entry_size, count) in [
+            ("program header table", word(28), half(42), half(44)),
+            ("section header table", word(32), half(46), half(48)),
+        ] {
+            let end = offset + entry_size * count;
+            if end > bytes.len() as u64 {
+                return refuse(format!(
+                    "{what}: truncated: the {table} ends at byte {end} but the file has {} bytes",
+                    bytes.len()
+                ));
+            }
+        }
         let elf = match Elf::parse(bytes) {
             Ok(elf) => elf,
             Err(e) => return refuse(format!("{what}: malformed ELF: {e}")),

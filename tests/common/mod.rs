@@ -2,6 +2,8 @@
 //! running them through the library API.
 #![allow(dead_code)]
 
+pub mod asm;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -1,0 +1,213 @@
+//! The `zkjit` command line, run as a user would run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use risc0_zkos_v1compat::V1COMPAT_ELF;
+
+fn guest_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guests")
+        .join(format!("{name}.elf"))
+}
+
+fn zkjit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkjit"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("zkjit runs")
+}
+
+/// A scratch file path unique to this test process and `name`.
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("zkjit-cli-{}-{name}", std::process::id()))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn runs_hello_and_prints_a_summary() {
+    let out = zkjit(&["run", guest_path("hello").to_str().unwrap()]);
+    assert_eq!(text(&out.stdout), "Hello, world!\n");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("exit code 0 (terminate)"), "{stderr}");
+    assert!(stderr.contains("user cycles"), "{stderr}");
+}
+
+#[test]
+fn exits_with_the_guest_exit_code() {
+    let out = zkjit(&[
+        "run",
+        "-q",
+        guest_path("exit_code").to_str().unwrap(),
+        "--",
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn input_journal_and_stats_files() {
+    let input = scratch("input");
+    let journal = scratch("journal");
+    let stats = scratch("stats.json");
+    std::fs::write(&input, b"some bytes for the journal").unwrap();
+    let out = zkjit(&[
+        "run",
+        guest_path("echo").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        b"some bytes for the journal"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(json["exit_code"], 0);
+    assert_eq!(json["halt"], "terminate");
+    assert_eq!(json["engine"], "interp");
+    assert!(json["user_cycles"].as_u64().unwrap() > 1000);
+    assert!(json["wall_seconds"].as_f64().is_some());
+    for path in [input, journal, stats] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[test]
+fn guest_args_and_env() {
+    let out = zkjit(&[
+        "run",
+        "-q",
+        guest_path("args_env").to_str().unwrap(),
+        "--env",
+        "ZKJIT_GREETING=hey there",
+        "--",
+        "first",
+        "--second",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "argc=2\nargv[0]=first\nargv[1]=--second\nZKJIT_GREETING=hey there\n"
+    );
+}
+
+#[test]
+fn a_fault_is_one_line_with_cause_pc_address_and_symbol() {
+    let stats = scratch("fault.json");
+    let out = zkjit(&[
+        "run",
+        guest_path("trap").to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+        "--",
+        "load-fault",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("zkjit: error:"))
+        .expect("an error line");
+    assert!(line.contains("load access fault"), "{line}");
+    assert!(line.contains("<main+0x"), "{line}");
+    assert!(line.contains("address 0x00000100"), "{line}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(json["halt"], "fault");
+    assert!(json["exit_code"].is_null());
+    let _ = std::fs::remove_file(stats);
+}
+
+#[test]
+fn bare_programs_halt_through_terminate() {
+    let out = zkjit(&["run", "--bare", guest_path("isa_bare").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = zkjit(&["run", "--bare", guest_path("fence_bare").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+}
+
+#[test]
+fn runs_under_the_reference_kernel_and_as_r0bf() {
+    let kernel = scratch("v1compat.elf");
+    std::fs::write(&kernel, V1COMPAT_ELF).unwrap();
+    let out = zkjit(&[
+        "run",
+        guest_path("hello").to_str().unwrap(),
+        "--kernel",
+        kernel.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "Hello, world!\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    let binary = scratch("hello.r0bf");
+    let hello = std::fs::read(guest_path("hello")).unwrap();
+    std::fs::write(
+        &binary,
+        risc0_binfmt::ProgramBinary::new(&hello, V1COMPAT_ELF).encode(),
+    )
+    .unwrap();
+    let out = zkjit(&["run", binary.to_str().unwrap()]);
+    assert_eq!(
+        text(&out.stdout),
+        "Hello, world!\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let _ = std::fs::remove_file(kernel);
+    let _ = std::fs::remove_file(binary);
+}
+
+#[test]
+fn bad_files_are_refused_with_one_line() {
+    let bogus = scratch("bogus");
+    std::fs::write(&bogus, b"not a program").unwrap();
+    for args in [
+        vec!["run", bogus.to_str().unwrap()],
+        vec!["run", "/definitely/not/here.elf"],
+        vec!["disasm", bogus.to_str().unwrap()],
+    ] {
+        let out = zkjit(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("zkjit: error:"), "{stderr}");
+    }
+    let _ = std::fs::remove_file(bogus);
+}
+
+#[test]
+fn disassembles_with_symbols() {
+    let out = zkjit(&["disasm", guest_path("hello").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let listing = text(&out.stdout);
+    assert!(listing.contains("<main>:"), "{listing}");
+    assert!(listing.contains("<_start>:"), "{listing}");
+    assert!(listing.contains("ecall"), "{listing}");
+}
+
+#[test]
+fn cycle_limit() {
+    let out = zkjit(&[
+        "run",
+        guest_path("recursion").to_str().unwrap(),
+        "--max-cycles",
+        "5000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cycle limit of 5000 user cycles reached"));
+}
