@@ -160,7 +160,7 @@ impl Machine {
         self.set_reg(reg::A0, remaining);
         let mut cycles = 1;
         let mut src = bytes.iter().copied();
-        while remaining > 0 && ptr % 4 != 0 {
+        while remaining > 0 && !ptr.is_multiple_of(4) {
             self.mem.store_u8(ptr, src.next().unwrap_or(0));
             ptr += 1;
             remaining -= 1;

@@ -118,7 +118,7 @@ pub fn rem(a: u32, b: u32) -> u32 {
 /// Continues at `target` (trapping if it is misaligned), linking `next`
 /// into a register first when given.
 fn jump(m: &mut Machine, target: u32, link: Option<(u8, u32)>) -> Result<(), Stop> {
-    if target % 4 != 0 {
+    if !target.is_multiple_of(4) {
         return m.raise(TrapCause::InstructionMisaligned, target);
     }
     if let Some((rd, next)) = link {
@@ -142,7 +142,7 @@ fn load(m: &mut Machine, insn: &Instruction, addr: u32) -> Result<(), Stop> {
     if !m.can_access(addr) {
         return m.raise(TrapCause::LoadAccessFault, addr);
     }
-    if addr % access_size(insn.op) != 0 {
+    if !addr.is_multiple_of(access_size(insn.op)) {
         return m.raise(TrapCause::LoadAddressMisaligned, addr);
     }
     let value = match insn.op {
@@ -162,7 +162,7 @@ fn store(m: &mut Machine, insn: &Instruction, addr: u32, value: u32) -> Result<(
     if !m.can_access(addr) {
         return m.raise(TrapCause::StoreAccessFault, addr);
     }
-    if addr % access_size(insn.op) != 0 {
+    if !addr.is_multiple_of(access_size(insn.op)) {
         return m.raise(TrapCause::StoreAddressMisaligned, addr);
     }
     match insn.op {

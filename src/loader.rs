@@ -195,7 +195,7 @@ impl ElfImage {
             };
             return refuse(format!("{what}: entry point {entry:#010x} is in {place}"));
         }
-        if entry % 4 != 0 {
+        if !entry.is_multiple_of(4) {
             return refuse(format!(
                 "{what}: entry point {entry:#010x} is not word-aligned"
             ));
@@ -326,7 +326,7 @@ fn check_r0bf_header(header: &[u8]) -> Result<(), LoadError> {
 
 /// Splits a RISC Zero program binary into its user and kernel ELFs.
 pub fn split_r0bf(bytes: &[u8]) -> Result<(&[u8], &[u8]), LoadError> {
-    fn read_u32<'a>(rest: &mut &'a [u8], what: &str) -> Result<u32, LoadError> {
+    fn read_u32(rest: &mut &[u8], what: &str) -> Result<u32, LoadError> {
         if rest.len() < 4 {
             return refuse(format!("R0BF: truncated before the {what}"));
         }

@@ -149,7 +149,7 @@ impl Machine {
         if self.machine_mode {
             return Err(self.machine_fault(trap));
         }
-        if handler % 4 != 0 || !is_kernel_memory(handler) {
+        if !handler.is_multiple_of(4) || !is_kernel_memory(handler) {
             return Err(Stop::Fault(Fault {
                 trap,
                 user_mode: true,
@@ -216,7 +216,7 @@ impl Machine {
                 reason: FaultReason::NoHandler { handler: dispatch },
             }));
         }
-        if dispatch % 4 != 0 || !is_kernel_memory(dispatch) {
+        if !dispatch.is_multiple_of(4) || !is_kernel_memory(dispatch) {
             return self.raise(TrapCause::UserEnvCall, dispatch);
         }
         self.pending_user_trap = None;

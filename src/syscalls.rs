@@ -75,7 +75,7 @@ impl HostIo {
         buf: &mut [u8],
     ) -> Result<u32, SyscallError> {
         if fd == 0 {
-            if buf.len() < 8 || buf.len() % 4 != 0 {
+            if buf.len() < 8 || !buf.len().is_multiple_of(4) {
                 return invalid(format!(
                     "READ of the syscall return words needs at least 8 bytes in whole words, got {}",
                     buf.len()
