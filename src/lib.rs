@@ -9,6 +9,7 @@ pub mod decoder;
 pub mod host;
 pub mod host_calls;
 pub mod interpreter;
+pub mod jit;
 pub mod loader;
 pub mod machine;
 pub mod memory;

@@ -30,6 +30,8 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum EngineArg {
+    /// Cranelift-compiled basic blocks, tiered over the interpreter.
+    Jit,
     /// The reference interpreter.
     Interp,
 }
@@ -48,8 +50,11 @@ enum Command {
         #[arg(long, value_name = "ELF", conflicts_with = "bare")]
         kernel: Option<PathBuf>,
         /// Execution engine.
-        #[arg(long, value_enum, default_value = "interp")]
+        #[arg(long, value_enum, default_value = "jit")]
         engine: EngineArg,
+        /// Entries of a block in the interpreter before the JIT translates it.
+        #[arg(long, value_name = "N")]
+        jit_threshold: Option<u32>,
         /// File to use as guest stdin (default: this process's stdin).
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
             bare,
             kernel,
             engine,
+            jit_threshold,
             input,
             journal,
             stats_json,
@@ -110,10 +116,12 @@ fn main() -> ExitCode {
             args,
         } => {
             let engine = match engine {
+                EngineArg::Jit => Engine::Jit,
                 EngineArg::Interp => Engine::Interp,
             };
             let options = RunOptions {
                 engine,
+                jit_threshold,
                 input,
                 journal,
                 stats_json,
@@ -139,6 +147,7 @@ fn main() -> ExitCode {
 
 struct RunOptions {
     engine: Engine,
+    jit_threshold: Option<u32>,
     input: Option<PathBuf>,
     journal: Option<PathBuf>,
     stats_json: Option<PathBuf>,
@@ -169,6 +178,7 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         input: opts.input.map_or(Input::Stdin, Input::File),
         capture_output: false,
         random_seed: opts.seed,
+        jit_threshold: opts.jit_threshold,
     };
     let report = Session::new(&program, config)?.run();
     if let Some(file) = &opts.journal {

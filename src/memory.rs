@@ -2,6 +2,10 @@
 //! mapping, so that a guest address is an offset from one base pointer and
 //! only touched pages cost RAM. The register files live here too, at their
 //! contract addresses.
+//!
+//! Memory also knows which words hold translated code (one byte per guest
+//! word, in a second lazily-committed mapping): a store to such a word is
+//! recorded, so that the JIT can drop the translation before it runs again.
 
 use std::io;
 
@@ -10,24 +14,87 @@ use memmap2::{MmapMut, MmapOptions};
 /// Size of the guest address space.
 const SPACE_BYTES: usize = 1 << 32;
 
+fn reserve(len: usize) -> io::Result<MmapMut> {
+    MmapOptions::new().len(len).no_reserve_swap().map_anon()
+}
+
 /// The guest's 4 GiB address space.
 pub struct GuestMemory {
     map: MmapMut,
+    /// One byte per guest word: non-zero where the word holds translated code.
+    code_words: MmapMut,
+    /// Addresses of code words stored to since the last `take_written_code`.
+    written_code: Vec<u32>,
+    /// When set, the page (address >> 12) of every store is recorded.
+    track_pages: bool,
+    written_pages: Vec<u32>,
 }
 
 impl GuestMemory {
     /// Reserves a zero-filled 4 GiB address space.
     pub fn new() -> io::Result<Self> {
-        let map = MmapOptions::new()
-            .len(SPACE_BYTES)
-            .no_reserve_swap()
-            .map_anon()?;
-        Ok(Self { map })
+        Ok(Self {
+            map: reserve(SPACE_BYTES)?,
+            code_words: reserve(SPACE_BYTES / 4)?,
+            written_code: Vec::new(),
+            track_pages: false,
+            written_pages: Vec::new(),
+        })
     }
 
     /// Base pointer of the mapping: guest address `a` is at `base + a`.
     pub fn base_ptr(&mut self) -> *mut u8 {
         self.map.as_mut_ptr()
+    }
+
+    /// Base pointer of the code-word map: the byte for guest address `a` is
+    /// at `base + (a >> 2)`.
+    pub fn code_words_ptr(&mut self) -> *mut u8 {
+        self.code_words.as_mut_ptr()
+    }
+
+    /// Marks (or unmarks) the words `start..end` as holding translated code.
+    pub fn set_code_words(&mut self, start: u32, end: u32, is_code: bool) {
+        self.code_words[(start >> 2) as usize..(end >> 2) as usize].fill(u8::from(is_code));
+    }
+
+    /// The code words stored to since the last call.
+    pub fn take_written_code(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.written_code)
+    }
+
+    /// Whether a code word has been stored to since the last `take_written_code`.
+    #[inline(always)]
+    pub fn code_was_written(&self) -> bool {
+        !self.written_code.is_empty()
+    }
+
+    /// Records a store to `addr` in the code-word and page logs.
+    #[inline(always)]
+    pub fn note_store(&mut self, addr: u32) {
+        // SAFETY: addr >> 2 < 2^30, the length of the code-word map.
+        if unsafe { *self.code_words.get_unchecked((addr >> 2) as usize) } != 0 {
+            self.written_code.push(addr);
+        }
+        if self.track_pages {
+            self.written_pages.push(addr >> 12);
+        }
+    }
+
+    /// Starts recording the page of every store (for differential runs).
+    pub fn track_written_pages(&mut self) {
+        self.track_pages = true;
+    }
+
+    /// The pages stored to since the last call (with repeats).
+    pub fn take_written_pages(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.written_pages)
+    }
+
+    /// The 4 KiB page `page` (address >> 12).
+    pub fn page(&self, page: u32) -> &[u8] {
+        let start = (page as usize) << 12;
+        &self.map[start..start + 4096]
     }
 
     /// Loads the word containing `addr` (the low two bits are ignored).
@@ -45,6 +112,7 @@ impl GuestMemory {
         let offset = (addr & !3) as usize;
         // SAFETY: as in `load_u32`.
         unsafe { (self.map.as_mut_ptr().add(offset) as *mut u32).write(value.to_le()) }
+        self.note_store(addr);
     }
 
     /// Loads one byte.
@@ -57,6 +125,7 @@ impl GuestMemory {
     #[inline(always)]
     pub fn store_u8(&mut self, addr: u32, value: u8) {
         self.map[addr as usize] = value;
+        self.note_store(addr);
     }
 
     /// Loads the halfword at `addr` (the low bit is ignored).
@@ -71,6 +140,7 @@ impl GuestMemory {
     pub fn store_u16(&mut self, addr: u32, value: u16) {
         let offset = (addr & !1) as usize;
         self.map[offset..offset + 2].copy_from_slice(&value.to_le_bytes());
+        self.note_store(addr);
     }
 
     /// The bytes `addr..addr + len`, or `None` if the range wraps past the top.
@@ -84,6 +154,9 @@ impl GuestMemory {
         let len = u32::try_from(bytes.len()).ok()?;
         let end = addr.checked_add(len)?;
         self.map[addr as usize..end as usize].copy_from_slice(bytes);
+        for word in (addr & !3..end).step_by(4) {
+            self.note_store(word);
+        }
         Some(())
     }
 
@@ -113,6 +186,20 @@ mod tests {
         mem.store_u32(0xffff_fffc, 7);
         assert_eq!(mem.load_u32(0xffff_fffc), 7);
         assert_eq!(mem.load_u32(0x8000_0000), 0);
+    }
+
+    #[test]
+    fn stores_to_code_words_are_recorded() {
+        let mut mem = GuestMemory::new().unwrap();
+        mem.set_code_words(0x1000, 0x1010, true);
+        mem.store_u32(0x1010, 1);
+        assert!(!mem.code_was_written());
+        mem.store_u8(0x100d, 1);
+        mem.store_u16(0x1002, 1);
+        assert_eq!(mem.take_written_code(), vec![0x100d, 0x1002]);
+        mem.set_code_words(0x1000, 0x1010, false);
+        mem.store_u32(0x1000, 1);
+        assert!(!mem.code_was_written());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::host::{HostIo, Sink};
 use crate::interpreter;
+use crate::jit::{self, JitEngine, JitOptions, JitStats};
 use crate::loader::{LoadError, Program, Symbols};
 use crate::machine::{Halt, HaltKind, Machine};
 use crate::trap::Stop;
@@ -21,8 +22,10 @@ pub const KERNEL_ELF: &[u8] = include_bytes!("../kernel/kernel.elf");
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
-    /// The reference interpreter.
+    /// Cranelift-compiled basic blocks over the interpreter.
     #[default]
+    Jit,
+    /// The reference interpreter.
     Interp,
 }
 
@@ -30,6 +33,7 @@ impl Engine {
     /// The engine's command-line name.
     pub fn name(self) -> &'static str {
         match self {
+            Engine::Jit => "jit",
             Engine::Interp => "interp",
         }
     }
@@ -66,6 +70,8 @@ pub struct Config {
     pub capture_output: bool,
     /// Seed of SYS_RANDOM (a fixed one when output is captured, else from the clock).
     pub random_seed: Option<u64>,
+    /// Entries of a block before the JIT translates it (default: [`jit::DEFAULT_THRESHOLD`]).
+    pub jit_threshold: Option<u32>,
 }
 
 /// How a run ended.
@@ -96,6 +102,8 @@ pub struct Report {
     pub stderr: Vec<u8>,
     /// The one-line description of a stop, with guest symbols.
     pub error: Option<String>,
+    /// What the JIT did (JIT engine only).
+    pub jit: Option<JitStats>,
 }
 
 /// The statistics `--stats-json` writes.
@@ -119,6 +127,8 @@ pub struct Stats {
     pub output_digest: Option<String>,
     /// Why the run stopped, when it did not halt.
     pub error: Option<String>,
+    /// What the JIT did (JIT engine only).
+    pub jit: Option<JitStats>,
 }
 
 impl Report {
@@ -164,6 +174,7 @@ impl Report {
             journal_bytes: self.journal.len(),
             output_digest,
             error: self.error.clone(),
+            jit: self.jit.clone(),
         }
     }
 }
@@ -211,12 +222,11 @@ impl Session {
     /// Runs the program to its end.
     pub fn run(mut self) -> Report {
         let start = Instant::now();
+        let mut jit_stats = None;
         let result = self
             .machine
             .resume()
-            .and_then(|()| match self.config.engine {
-                Engine::Interp => interpreter::run(&mut self.machine, self.config.max_cycles),
-            });
+            .and_then(|()| self.execute(&mut jit_stats));
         let wall_seconds = start.elapsed().as_secs_f64();
         let outcome = match result {
             Ok(()) => Outcome::Halted(self.machine.halt.expect("a run without a stop has halted")),
@@ -236,6 +246,26 @@ impl Session {
             stdout: io.stdout.captured().to_vec(),
             stderr: io.stderr.captured().to_vec(),
             error,
+            jit: jit_stats,
+        }
+    }
+
+    /// Runs the configured engine from the machine's current state.
+    fn execute(&mut self, jit_stats: &mut Option<JitStats>) -> Result<(), Stop> {
+        let max_cycles = self.config.max_cycles;
+        match self.config.engine {
+            Engine::Interp => interpreter::run(&mut self.machine, max_cycles),
+            Engine::Jit => {
+                let options = JitOptions {
+                    threshold: self.config.jit_threshold.unwrap_or(jit::DEFAULT_THRESHOLD),
+                    ..JitOptions::default()
+                };
+                let mut engine = JitEngine::new(options)
+                    .map_err(|e| Stop::Io(format!("cannot start the JIT: {e}")))?;
+                let result = engine.run(&mut self.machine, max_cycles);
+                *jit_stats = Some(engine.stats);
+                result
+            }
         }
     }
 

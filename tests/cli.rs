@@ -75,7 +75,8 @@ fn input_journal_and_stats_files() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert_eq!(json["exit_code"], 0);
     assert_eq!(json["halt"], "terminate");
-    assert_eq!(json["engine"], "interp");
+    assert_eq!(json["engine"], "jit");
+    assert!(json["jit"]["blocks_compiled"].as_u64().is_some());
     assert!(json["user_cycles"].as_u64().unwrap() > 1000);
     assert!(json["wall_seconds"].as_f64().is_some());
     for path in [input, journal, stats] {

@@ -1,12 +1,16 @@
 //! Semantics of every instruction, edge cases included, in both modes, on
-//! the reference interpreter: hand-encoded instructions run on a machine
-//! whose registers are set and read through the memory-mapped files.
+//! both engines: hand-encoded instructions run on a machine whose registers
+//! are set and read through the memory-mapped files, by the reference
+//! interpreter and by the JIT (which translates at the first entry).
 
 mod common;
 
 use common::asm::*;
+use std::ops::{Deref, DerefMut};
 use zkjit::host::HostIo;
+
 use zkjit::interpreter;
+use zkjit::jit::{JitEngine, JitOptions};
 use zkjit::platform::*;
 use zkjit::trap::FaultReason;
 use zkjit::{Machine, Stop, TrapCause};
@@ -20,7 +24,85 @@ enum Mode {
     Machine,
 }
 
-const MODES: [Mode; 2] = [Mode::User, Mode::Machine];
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Engine {
+    Interp,
+    Jit,
+}
+
+/// A machine and the engine that runs it.
+struct Rig {
+    m: Machine,
+    jit: Option<JitEngine>,
+}
+
+impl Deref for Rig {
+    type Target = Machine;
+    fn deref(&self) -> &Machine {
+        &self.m
+    }
+}
+
+impl DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut Machine {
+        &mut self.m
+    }
+}
+
+impl Rig {
+    /// Executes (at least) `n` instructions: one at a time on the
+    /// interpreter, whole translated blocks on the JIT.
+    fn steps(&mut self, n: u64) -> Result<(), Stop> {
+        match &mut self.jit {
+            None => (0..n).try_for_each(|_| interpreter::step(&mut self.m)),
+            Some(jit) => {
+                let mut done = 0;
+                while done < n {
+                    done += jit.step(&mut self.m, u64::MAX)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Rig {
+    /// Runs until a stop, with a cycle limit.
+    fn run(&mut self, limit: u64) -> Result<(), Stop> {
+        match &mut self.jit {
+            None => interpreter::run(&mut self.m, Some(limit)),
+            Some(jit) => jit.run(&mut self.m, Some(limit)),
+        }
+    }
+}
+
+/// Every engine, for the tests that run the same code on each.
+const ENGINES: [Engine; 2] = [Engine::Interp, Engine::Jit];
+
+/// Every engine in every mode.
+const ENGINE_MODES: [(Engine, Mode); 4] = [
+    (Engine::Interp, Mode::User),
+    (Engine::Interp, Mode::Machine),
+    (Engine::Jit, Mode::User),
+    (Engine::Jit, Mode::Machine),
+];
+
+/// A machine about to run `code` at CODE in `mode` on `engine`, with trap
+/// handlers and ECALL dispatch pointing at HANDLER.
+fn rig(engine: Engine, mode: Mode, code: &[u32]) -> Rig {
+    let jit = (engine == Engine::Jit).then(|| {
+        JitEngine::new(JitOptions {
+            threshold: 1,
+            chain: false,
+            track_pages: false,
+        })
+        .expect("JIT")
+    });
+    Rig {
+        m: machine(mode, code),
+        jit,
+    }
+}
 
 /// A machine about to run `code` at CODE in `mode`, with trap handlers and
 /// ECALL dispatch pointing at HANDLER.
@@ -38,36 +120,28 @@ fn machine(mode: Mode, code: &[u32]) -> Machine {
     m
 }
 
-/// Runs `steps` instructions.
-fn steps(m: &mut Machine, steps: usize) -> Result<(), Stop> {
-    for _ in 0..steps {
-        interpreter::step(m)?;
-    }
-    Ok(())
-}
-
 /// Runs one register-register instruction with x1 = a, x2 = b; returns x3.
-fn rr(mode: Mode, funct7: u32, funct3: u32, a: u32, b: u32) -> u32 {
-    let mut m = machine(mode, &[r(funct7, 2, 1, funct3, 3, 0x33)]);
+fn rr(engine: Engine, mode: Mode, funct7: u32, funct3: u32, a: u32, b: u32) -> u32 {
+    let mut m = rig(engine, mode, &[r(funct7, 2, 1, funct3, 3, 0x33)]);
     m.set_reg(1, a);
     m.set_reg(2, b);
-    steps(&mut m, 1).unwrap();
+    m.steps(1).unwrap();
     assert_eq!(m.user_cycles, 1);
     assert_eq!(m.pc, CODE + 4);
     m.reg(3)
 }
 
 /// Runs one register-immediate instruction with x1 = a; returns x3.
-fn ri(mode: Mode, funct3: u32, a: u32, imm: i32) -> u32 {
-    let mut m = machine(mode, &[i(imm, 1, funct3, 3, 0x13)]);
+fn ri(engine: Engine, mode: Mode, funct3: u32, a: u32, imm: i32) -> u32 {
+    let mut m = rig(engine, mode, &[i(imm, 1, funct3, 3, 0x13)]);
     m.set_reg(1, a);
-    steps(&mut m, 1).unwrap();
+    m.steps(1).unwrap();
     m.reg(3)
 }
 
 #[test]
 fn register_register_alu() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         let cases: &[(u32, u32, u32, u32, u32)] = &[
             // funct7, funct3, a, b, expected
             (0x00, 0, 0xffff_ffff, 1, 0),           // add wraps
@@ -91,7 +165,7 @@ fn register_register_alu() {
         ];
         for &(f7, f3, a, b, want) in cases {
             assert_eq!(
-                rr(mode, f7, f3, a, b),
+                rr(engine, mode, f7, f3, a, b),
                 want,
                 "{mode:?} funct7 {f7:#x} funct3 {f3} {a:#x} {b:#x}"
             );
@@ -101,7 +175,7 @@ fn register_register_alu() {
 
 #[test]
 fn multiply_and_divide() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         let m_ext: &[(u32, u32, u32, u32)] = &[
             (0, 0xffff_ffff, 0xffff_ffff, 1), // mul
             (0, 0x8000_0000, 2, 0),
@@ -124,7 +198,7 @@ fn multiply_and_divide() {
         ];
         for &(f3, a, b, want) in m_ext {
             assert_eq!(
-                rr(mode, 1, f3, a, b),
+                rr(engine, mode, 1, f3, a, b),
                 want,
                 "{mode:?} M funct3 {f3} {a:#x} {b:#x}"
             );
@@ -134,7 +208,7 @@ fn multiply_and_divide() {
 
 #[test]
 fn register_immediate_alu() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         let cases: &[(u32, u32, i32, u32)] = &[
             (0, 1, -1, 0), // addi, sign-extended immediate
             (0, 0x7fff_ffff, 2047, 0x8000_07fe),
@@ -150,7 +224,7 @@ fn register_immediate_alu() {
         ];
         for &(f3, a, imm, want) in cases {
             assert_eq!(
-                ri(mode, f3, a, imm),
+                ri(engine, mode, f3, a, imm),
                 want,
                 "{mode:?} funct3 {f3} {a:#x} {imm}"
             );
@@ -160,9 +234,9 @@ fn register_immediate_alu() {
 
 #[test]
 fn upper_immediates() {
-    for mode in MODES {
-        let mut m = machine(mode, &[lui(5, 0xfffff), auipc(6, 0x80000)]);
-        steps(&mut m, 2).unwrap();
+    for (engine, mode) in ENGINE_MODES {
+        let mut m = rig(engine, mode, &[lui(5, 0xfffff), auipc(6, 0x80000)]);
+        m.steps(2).unwrap();
         assert_eq!(m.reg(5), 0xffff_f000);
         assert_eq!(m.reg(6), (CODE + 4).wrapping_add(0x8000_0000));
     }
@@ -170,12 +244,13 @@ fn upper_immediates() {
 
 #[test]
 fn x0_stays_zero() {
-    for mode in MODES {
-        let mut m = machine(
+    for (engine, mode) in ENGINE_MODES {
+        let mut m = rig(
+            engine,
             mode,
             &[addi(0, 0, 5), lui(0, 0x12345), jal(0, 4), addi(1, 0, 0)],
         );
-        steps(&mut m, 4).unwrap();
+        m.steps(4).unwrap();
         assert_eq!(m.reg(0), 0);
         assert_eq!(m.reg(1), 0);
         // the write landed in the mode's x0 sink, not in x0
@@ -185,7 +260,7 @@ fn x0_stays_zero() {
 
 #[test]
 fn loads_sign_and_zero_extend() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         let data = 0x0030_0000;
         let code = [
             i(0, 1, 0, 10, 0x03),   // lb
@@ -195,12 +270,12 @@ fn loads_sign_and_zero_extend() {
             i(4, 1, 2, 14, 0x03),   // lw
             i(-4, 15, 2, 16, 0x03), // lw, negative offset
         ];
-        let mut m = machine(mode, &code);
+        let mut m = rig(engine, mode, &code);
         m.mem.store_u32(data, 0x8001_7f80);
         m.mem.store_u32(data + 4, 0xdead_beef);
         m.set_reg(1, data);
         m.set_reg(15, data + 8);
-        steps(&mut m, code.len()).unwrap();
+        m.steps(code.len() as u64).unwrap();
         assert_eq!(m.reg(10), 0xffff_ff80);
         assert_eq!(m.reg(11), 0x80);
         assert_eq!(m.reg(12), 0xffff_8001);
@@ -212,15 +287,15 @@ fn loads_sign_and_zero_extend() {
 
 #[test]
 fn stores_merge_into_words() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         let data = 0x0030_0000;
         let code = [s(0, 2, 1, 2), s(1, 3, 1, 0), s(2, 3, 1, 1), s(-4, 2, 4, 2)];
-        let mut m = machine(mode, &code);
+        let mut m = rig(engine, mode, &code);
         m.set_reg(1, data);
         m.set_reg(2, 0x1122_3344);
         m.set_reg(3, 0xaabb_ccdd);
         m.set_reg(4, data + 8);
-        steps(&mut m, code.len()).unwrap();
+        m.steps(code.len() as u64).unwrap();
         assert_eq!(m.mem.load_u32(data), 0xccdd_dd44);
         assert_eq!(m.mem.load_u32(data + 4), 0x1122_3344);
     }
@@ -228,7 +303,7 @@ fn stores_merge_into_words() {
 
 #[test]
 fn branches_and_jumps() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         // (funct3, a, b, taken)
         let cases = [
             (0, 5, 5, true),
@@ -245,34 +320,41 @@ fn branches_and_jumps() {
             (7, 0, 1, false),
         ];
         for (f3, a, v, taken) in cases {
-            let mut m = machine(mode, &[b(-8, 2, 1, f3)]);
+            let mut m = rig(engine, mode, &[b(-8, 2, 1, f3)]);
             m.set_reg(1, a);
             m.set_reg(2, v);
-            steps(&mut m, 1).unwrap();
+            m.steps(1).unwrap();
             let want = if taken { CODE - 8 } else { CODE + 4 };
             assert_eq!(m.pc, want, "{mode:?} branch funct3 {f3} {a:#x} {v:#x}");
             assert_eq!(m.user_cycles, 1);
         }
-        let mut m = machine(mode, &[jal(1, 12)]);
-        steps(&mut m, 1).unwrap();
+        let mut m = rig(engine, mode, &[jal(1, 12)]);
+        m.steps(1).unwrap();
         assert_eq!((m.pc, m.reg(1)), (CODE + 12, CODE + 4));
         // jalr clears bit 0 of the target; rd == rs1 uses the old value
-        let mut m = machine(mode, &[jalr(5, 5, 1)]);
+        let mut m = rig(engine, mode, &[jalr(5, 5, 1)]);
         m.set_reg(5, CODE + 0x100);
-        steps(&mut m, 1).unwrap();
+        m.steps(1).unwrap();
         assert_eq!((m.pc, m.reg(5)), (CODE + 0x100, CODE + 4));
     }
 }
 
 /// Runs one instruction that must trap with `cause` and `addr`; checks the
 /// trap had no effect, cost nothing, and went where the mode sends it.
-fn expect_trap(mode: Mode, code: &[u32], setup: &[(usize, u32)], cause: TrapCause, addr: u32) {
-    let mut m = machine(mode, code);
+fn expect_trap(
+    engine: Engine,
+    mode: Mode,
+    code: &[u32],
+    setup: &[(usize, u32)],
+    cause: TrapCause,
+    addr: u32,
+) {
+    let mut m = rig(engine, mode, code);
     for &(reg, value) in setup {
         m.set_reg(reg, value);
     }
     let before: Vec<u32> = (0..32).map(|k| m.reg(k)).collect();
-    let result = steps(&mut m, 1);
+    let result = m.steps(1);
     match mode {
         Mode::User => {
             result.unwrap();
@@ -296,9 +378,10 @@ fn expect_trap(mode: Mode, code: &[u32], setup: &[(usize, u32)], cause: TrapCaus
 
 #[test]
 fn every_trap_cause_in_both_modes() {
-    for mode in MODES {
+    for (engine, mode) in ENGINE_MODES {
         let user_data = 0x0030_0000;
         expect_trap(
+            engine,
             mode,
             &[b(6, 0, 0, 0)],
             &[],
@@ -306,6 +389,7 @@ fn every_trap_cause_in_both_modes() {
             CODE + 6,
         );
         expect_trap(
+            engine,
             mode,
             &[jal(1, 2)],
             &[],
@@ -313,22 +397,32 @@ fn every_trap_cause_in_both_modes() {
             CODE + 2,
         );
         expect_trap(
+            engine,
             mode,
             &[jalr(1, 5, 2)],
             &[(5, CODE)],
             TrapCause::InstructionMisaligned,
             CODE + 2,
         );
-        expect_trap(mode, &[0x0000_0000], &[], TrapCause::IllegalInstruction, 0);
         expect_trap(
+            engine,
+            mode,
+            &[0x0000_0000],
+            &[],
+            TrapCause::IllegalInstruction,
+            0,
+        );
+        expect_trap(
+            engine,
             mode,
             &[0x3400_1073],
             &[],
             TrapCause::IllegalInstruction,
             0x3400_1073,
         );
-        expect_trap(mode, &[EBREAK], &[], TrapCause::Breakpoint, CODE);
+        expect_trap(engine, mode, &[EBREAK], &[], TrapCause::Breakpoint, CODE);
         expect_trap(
+            engine,
             mode,
             &[i(2, 1, 2, 3, 0x03)],
             &[(1, user_data)],
@@ -336,6 +430,7 @@ fn every_trap_cause_in_both_modes() {
             user_data + 2,
         );
         expect_trap(
+            engine,
             mode,
             &[i(1, 1, 5, 3, 0x03)],
             &[(1, user_data)],
@@ -343,6 +438,7 @@ fn every_trap_cause_in_both_modes() {
             user_data + 1,
         );
         expect_trap(
+            engine,
             mode,
             &[i(0, 1, 2, 3, 0x03)],
             &[(1, 0xfffc)],
@@ -350,6 +446,7 @@ fn every_trap_cause_in_both_modes() {
             0xfffc,
         );
         expect_trap(
+            engine,
             mode,
             &[s(1, 2, 1, 1)],
             &[(1, user_data)],
@@ -357,6 +454,7 @@ fn every_trap_cause_in_both_modes() {
             user_data + 1,
         );
         expect_trap(
+            engine,
             mode,
             &[s(0, 2, 1, 2)],
             &[(1, 0x100)],
@@ -365,114 +463,133 @@ fn every_trap_cause_in_both_modes() {
         );
     }
     // user mode may not touch kernel memory; machine mode may
-    expect_trap(
-        Mode::User,
-        &[i(0, 1, 2, 3, 0x03)],
-        &[(1, KERNEL_START)],
-        TrapCause::LoadAccessFault,
-        KERNEL_START,
-    );
-    expect_trap(
-        Mode::User,
-        &[s(0, 2, 1, 0)],
-        &[(1, 0xffff_0000)],
-        TrapCause::StoreAccessFault,
-        0xffff_0000,
-    );
-    let mut m = machine(Mode::Machine, &[i(0, 1, 2, 3, 0x03)]);
-    m.set_reg(1, KERNEL_START);
-    m.mem.store_u32(KERNEL_START, 99);
-    steps(&mut m, 1).unwrap();
-    assert_eq!(m.reg(3), 99);
+    for engine in ENGINES {
+        expect_trap(
+            engine,
+            Mode::User,
+            &[i(0, 1, 2, 3, 0x03)],
+            &[(1, KERNEL_START)],
+            TrapCause::LoadAccessFault,
+            KERNEL_START,
+        );
+        expect_trap(
+            engine,
+            Mode::User,
+            &[s(0, 2, 1, 0)],
+            &[(1, 0xffff_0000)],
+            TrapCause::StoreAccessFault,
+            0xffff_0000,
+        );
+        let mut m = rig(engine, Mode::Machine, &[i(0, 1, 2, 3, 0x03)]);
+        m.set_reg(1, KERNEL_START);
+        m.mem.store_u32(KERNEL_START, 99);
+        m.steps(1).unwrap();
+        assert_eq!(m.reg(3), 99);
+    }
 }
 
 #[test]
 fn fetch_faults() {
-    // user mode cannot execute kernel memory
-    let mut m = machine(Mode::User, &[]);
-    m.pc = KERNEL_START;
-    steps(&mut m, 1).unwrap();
-    assert_eq!((m.pc, m.mem.load_u32(MEPC_ADDR)), (HANDLER, KERNEL_START));
-    // no mode can execute the invalid page
-    let mut m = machine(Mode::Machine, &[]);
-    m.pc = 0x100;
-    assert!(
-        matches!(steps(&mut m, 1), Err(Stop::Fault(f)) if f.trap.cause == TrapCause::InstructionFault)
-    );
+    for engine in ENGINES {
+        // user mode cannot execute kernel memory
+        let mut m = rig(engine, Mode::User, &[]);
+        m.pc = KERNEL_START;
+        m.steps(1).unwrap();
+        assert_eq!((m.pc, m.mem.load_u32(MEPC_ADDR)), (HANDLER, KERNEL_START));
+        // no mode can execute the invalid page
+        let mut m = rig(engine, Mode::Machine, &[]);
+        m.pc = 0x100;
+        assert!(
+            matches!(m.steps(1), Err(Stop::Fault(f)) if f.trap.cause == TrapCause::InstructionFault)
+        );
+    }
 }
 
 #[test]
 fn user_ecall_enters_the_kernel_and_mret_returns() {
-    let mut m = machine(Mode::User, &[ECALL]);
-    m.mem.store_u32(HANDLER, MRET);
-    steps(&mut m, 1).unwrap();
-    assert_eq!(
-        (m.pc, m.machine_mode, m.mem.load_u32(MEPC_ADDR)),
-        (HANDLER, true, CODE)
-    );
-    steps(&mut m, 1).unwrap();
-    assert_eq!((m.pc, m.machine_mode), (CODE + 4, false));
-    assert_eq!(m.user_cycles, 2, "ECALL and MRET each cost one cycle");
+    for engine in ENGINES {
+        let mut m = rig(engine, Mode::User, &[ECALL]);
+        m.mem.store_u32(HANDLER, MRET);
+        m.steps(1).unwrap();
+        assert_eq!(
+            (m.pc, m.machine_mode, m.mem.load_u32(MEPC_ADDR)),
+            (HANDLER, true, CODE)
+        );
+        m.steps(1).unwrap();
+        assert_eq!((m.pc, m.machine_mode), (CODE + 4, false));
+        assert_eq!(m.user_cycles, 2, "ECALL and MRET each cost one cycle");
+    }
 }
 
 #[test]
 fn user_ecall_without_a_valid_dispatch_traps() {
-    let mut m = machine(Mode::User, &[ECALL]);
-    m.mem.store_u32(ECALL_DISPATCH_ADDR, 0x0020_0000); // user memory: not a kernel address
-    steps(&mut m, 1).unwrap();
-    assert_eq!(m.pc, HANDLER, "UserEnvCall goes to TRAP_DISPATCH[9]");
-    let mut m = machine(Mode::User, &[ECALL]);
-    m.mem.store_u32(ECALL_DISPATCH_ADDR, 0);
-    assert!(
-        matches!(steps(&mut m, 1), Err(Stop::Fault(f)) if f.trap.cause == TrapCause::UserEnvCall)
-    );
+    for engine in ENGINES {
+        let mut m = rig(engine, Mode::User, &[ECALL]);
+        m.mem.store_u32(ECALL_DISPATCH_ADDR, 0x0020_0000); // user memory: not a kernel address
+        m.steps(1).unwrap();
+        assert_eq!(m.pc, HANDLER, "UserEnvCall goes to TRAP_DISPATCH[9]");
+        let mut m = rig(engine, Mode::User, &[ECALL]);
+        m.mem.store_u32(ECALL_DISPATCH_ADDR, 0);
+        assert!(
+            matches!(m.steps(1), Err(Stop::Fault(f)) if f.trap.cause == TrapCause::UserEnvCall)
+        );
+    }
 }
 
 #[test]
 fn mret_in_user_mode_is_fatal() {
-    let mut m = machine(Mode::User, &[MRET]);
-    match steps(&mut m, 1) {
-        Err(Stop::Fault(f)) => assert_eq!(f.reason, FaultReason::MretInUserMode),
-        other => panic!("expected a fault, got {other:?}"),
+    for engine in ENGINES {
+        let mut m = rig(engine, Mode::User, &[MRET]);
+        match m.steps(1) {
+            Err(Stop::Fault(f)) => assert_eq!(f.reason, FaultReason::MretInUserMode),
+            other => panic!("expected a fault, got {other:?}"),
+        }
     }
 }
 
 #[test]
 fn a_user_trap_without_a_handler_is_fatal() {
-    let mut m = machine(Mode::User, &[EBREAK]);
-    m.mem.store_u32(TRAP_DISPATCH_ADDR + 4 * 3, 0);
-    match steps(&mut m, 1) {
-        Err(Stop::Fault(f)) => assert_eq!(f.reason, FaultReason::NoHandler { handler: 0 }),
-        other => panic!("expected a fault, got {other:?}"),
+    for engine in ENGINES {
+        let mut m = rig(engine, Mode::User, &[EBREAK]);
+        m.mem.store_u32(TRAP_DISPATCH_ADDR + 4 * 3, 0);
+        match m.steps(1) {
+            Err(Stop::Fault(f)) => assert_eq!(f.reason, FaultReason::NoHandler { handler: 0 }),
+            other => panic!("expected a fault, got {other:?}"),
+        }
     }
 }
 
 #[test]
 fn fence_is_a_no_op() {
-    for mode in MODES {
-        let mut m = machine(mode, &[FENCE]);
-        steps(&mut m, 1).unwrap();
+    for (engine, mode) in ENGINE_MODES {
+        let mut m = rig(engine, mode, &[FENCE]);
+        m.steps(1).unwrap();
         assert_eq!((m.pc, m.user_cycles), (CODE + 4, 1));
     }
 }
 
 #[test]
 fn registers_are_memory() {
-    // the kernel reads and writes user registers with lw/sw
-    let mut m = machine(
-        Mode::Machine,
-        &[i(4 * 10, 1, 2, 3, 0x03), s(4 * 11, 3, 1, 2)],
-    );
-    m.set_reg(1, USER_REGS_ADDR);
-    m.set_user_reg(10, 1234);
-    steps(&mut m, 2).unwrap();
-    assert_eq!(m.user_reg(11), 1234);
+    for engine in ENGINES {
+        // the kernel reads and writes user registers with lw/sw
+        let mut m = rig(
+            engine,
+            Mode::Machine,
+            &[i(4 * 10, 1, 2, 3, 0x03), s(4 * 11, 3, 1, 2)],
+        );
+        m.set_reg(1, USER_REGS_ADDR);
+        m.set_user_reg(10, 1234);
+        m.steps(2).unwrap();
+        assert_eq!(m.user_reg(11), 1234);
+    }
 }
 
 #[test]
 fn cycle_limit_stops_exactly() {
-    let mut m = machine(Mode::Machine, &[jal(0, 0)]);
-    let err = interpreter::run(&mut m, Some(1000)).unwrap_err();
-    assert!(matches!(err, Stop::CycleLimit { limit: 1000, .. }));
-    assert_eq!(m.user_cycles, 1000);
+    for engine in ENGINES {
+        let mut m = rig(engine, Mode::Machine, &[jal(0, 0)]);
+        let err = m.run(1000).unwrap_err();
+        assert!(matches!(err, Stop::CycleLimit { limit: 1000, .. }));
+        assert_eq!(m.user_cycles, 1000);
+    }
 }

@@ -1,6 +1,7 @@
 //! Differential tests against the reference executor (risc0-circuit-rv32im
 //! 4.0.5) running the reference kernel (risc0-zkos-v1compat 2.2.3): exit
-//! code, journal, stdout and user cycles must be identical. The oracle's
+//! code, journal, stdout and user cycles must be identical, on both of
+//! zkjit's engines. The oracle's
 //! software syscalls are served by zkjit's own syscall code through the
 //! oracle's `SyscallContext`, so what differs is only the machine.
 
@@ -15,7 +16,7 @@ use risc0_circuit_rv32im::execute::{testutil, CycleLimit, Syscall, SyscallContex
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
 use zkjit::syscalls::GuestView;
-use zkjit::{Engine, Outcome, KERNEL_ELF};
+use zkjit::{Outcome, KERNEL_ELF};
 
 /// The oracle's host: zkjit's I/O and software syscalls.
 struct OracleHost(RefCell<HostIo>);
@@ -105,14 +106,14 @@ fn run_oracle(run: &GuestRun) -> anyhow::Result<OracleRun> {
 fn check_against_oracle(run: GuestRun) {
     let oracle = run_oracle(&run).unwrap_or_else(|e| panic!("{}: oracle failed: {e:#}", run.name));
     let kernel = if run.bare { KERNEL_ELF } else { V1COMPAT_ELF };
-    let ours = run.run_with(kernel, Engine::Interp);
+    let ours = run.run_both(kernel);
     let name = run.name;
     assert_eq!(exit_code(&ours), oracle.exit_code, "{name}: exit code");
     assert_eq!(ours.user_cycles, oracle.user_cycles, "{name}: user cycles");
     assert_eq!(ours.journal, oracle.journal, "{name}: journal");
     assert_eq!(ours.stdout, oracle.stdout, "{name}: stdout");
     if !run.bare {
-        let own_kernel = run.run_with(KERNEL_ELF, Engine::Interp);
+        let own_kernel = run.run_both(KERNEL_ELF);
         assert_eq!(
             exit_code(&own_kernel),
             oracle.exit_code,
@@ -205,7 +206,7 @@ fn user_traps_stop_both_under_the_reference_kernel() {
     ] {
         let run = GuestRun::new("trap").args(&[what]);
         assert!(run_oracle(&run).is_err(), "{what}: the oracle should fail");
-        let ours = run.run_with(V1COMPAT_ELF, Engine::Interp);
+        let ours = run.run_both(V1COMPAT_ELF);
         assert!(
             matches!(ours.outcome, Outcome::Stopped(_)),
             "{what}: zkjit should stop"

@@ -60,7 +60,8 @@ impl GuestRun {
         Program::from_bytes(&guest(self.name), self.bare, kernel, true).expect("test guest loads")
     }
 
-    /// Runs under `kernel` with `engine`, output captured.
+    /// Runs under `kernel` with `engine`, output captured. The JIT
+    /// translates a block at its second entry, so that both tiers run.
     pub fn run_with(&self, kernel: &[u8], engine: Engine) -> Report {
         let config = Config {
             engine,
@@ -69,6 +70,7 @@ impl GuestRun {
             input: Input::Bytes(self.input.clone()),
             capture_output: true,
             random_seed: Some(1),
+            jit_threshold: Some(2),
             ..Config::default()
         };
         Session::new(&self.program(kernel), config)
@@ -76,9 +78,39 @@ impl GuestRun {
             .run()
     }
 
-    /// Runs under zkjit's kernel with the interpreter.
+    /// Runs under `kernel` on the interpreter and on the JIT, checks that
+    /// everything observable is identical, and returns the JIT's report.
+    pub fn run_both(&self, kernel: &[u8]) -> Report {
+        let interp = self.run_with(kernel, Engine::Interp);
+        let jit = self.run_with(kernel, Engine::Jit);
+        let name = self.name;
+        assert_eq!(
+            jit.outcome, interp.outcome,
+            "{name}: outcome, JIT vs interpreter"
+        );
+        assert_eq!(
+            jit.user_cycles, interp.user_cycles,
+            "{name}: user cycles, JIT vs interpreter"
+        );
+        assert_eq!(
+            jit.journal, interp.journal,
+            "{name}: journal, JIT vs interpreter"
+        );
+        assert_eq!(
+            jit.stdout, interp.stdout,
+            "{name}: stdout, JIT vs interpreter"
+        );
+        assert_eq!(
+            jit.stderr, interp.stderr,
+            "{name}: stderr, JIT vs interpreter"
+        );
+        assert_eq!(jit.error, interp.error, "{name}: error, JIT vs interpreter");
+        jit
+    }
+
+    /// Runs under zkjit's kernel on both engines (see `run_both`).
     pub fn run(&self) -> Report {
-        self.run_with(KERNEL_ELF, Engine::Interp)
+        self.run_both(KERNEL_ELF)
     }
 }
 

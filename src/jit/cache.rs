@@ -1,0 +1,124 @@
+//! Where translated blocks are found: per mode, a two-level table from a
+//! guest pc to native code (4 KiB guest pages, one slot per word), which
+//! translated code reads directly to chain to its successor; and per page,
+//! the blocks to drop when their code is overwritten.
+
+use std::collections::HashMap;
+
+/// Slots of one second-level table: the words of a 4 KiB page.
+pub const SLOTS_PER_PAGE: usize = 1024;
+/// First-level entries: the 4 KiB pages of the address space.
+pub const PAGES: usize = 1 << 20;
+
+/// A block's native code.
+pub type Code = *const u8;
+
+/// One mode's pc-to-code table.
+pub struct CodeTable {
+    /// First level: page -> pointer to `[Code; SLOTS_PER_PAGE]` (or null).
+    pages: Vec<*mut Code>,
+    /// Owns the second-level tables.
+    owned: Vec<Box<[Code; SLOTS_PER_PAGE]>>,
+}
+
+impl CodeTable {
+    fn new() -> Self {
+        Self {
+            pages: vec![std::ptr::null_mut(); PAGES],
+            owned: Vec::new(),
+        }
+    }
+
+    /// Address of the first level, for translated code.
+    pub fn first_level(&self) -> *const *mut Code {
+        self.pages.as_ptr()
+    }
+
+    #[inline]
+    fn get(&self, pc: u32) -> Option<Code> {
+        let page = self.pages[(pc >> 12) as usize];
+        if page.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null entry points at an owned table of SLOTS_PER_PAGE slots.
+        let code = unsafe { *page.add(((pc >> 2) as usize) % SLOTS_PER_PAGE) };
+        (!code.is_null()).then_some(code)
+    }
+
+    fn set(&mut self, pc: u32, code: Code) {
+        let index = (pc >> 12) as usize;
+        if self.pages[index].is_null() {
+            let mut table = Box::new([std::ptr::null(); SLOTS_PER_PAGE]);
+            self.pages[index] = table.as_mut_ptr();
+            self.owned.push(table);
+        }
+        // SAFETY: as in `get`.
+        unsafe { *self.pages[index].add(((pc >> 2) as usize) % SLOTS_PER_PAGE) = code };
+    }
+}
+
+/// A translated block's place in guest memory.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockSpan {
+    /// Machine mode or user mode.
+    pub machine_mode: bool,
+    /// First instruction.
+    pub start: u32,
+    /// Past the last instruction.
+    pub end: u32,
+}
+
+/// Both modes' tables and the blocks of every page.
+pub struct CodeCache {
+    tables: [CodeTable; 2],
+    blocks_by_page: HashMap<u32, Vec<BlockSpan>>,
+}
+
+impl CodeCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self {
+            tables: [CodeTable::new(), CodeTable::new()],
+            blocks_by_page: HashMap::new(),
+        }
+    }
+
+    /// The table of a mode.
+    pub fn table(&self, machine_mode: bool) -> &CodeTable {
+        &self.tables[usize::from(machine_mode)]
+    }
+
+    /// The code of the block starting at `pc` in a mode.
+    #[inline]
+    pub fn lookup(&self, machine_mode: bool, pc: u32) -> Option<Code> {
+        self.tables[usize::from(machine_mode)].get(pc)
+    }
+
+    /// Registers a translated block (which never crosses a 4 KiB page).
+    pub fn insert(&mut self, span: BlockSpan, code: Code) {
+        self.tables[usize::from(span.machine_mode)].set(span.start, code);
+        self.blocks_by_page
+            .entry(span.start >> 12)
+            .or_default()
+            .push(span);
+    }
+
+    /// Drops every block of the page holding `addr`; returns their spans so
+    /// that their code words can be unmarked.
+    pub fn invalidate_page(&mut self, addr: u32) -> Vec<BlockSpan> {
+        let spans = self
+            .blocks_by_page
+            .remove(&(addr >> 12))
+            .unwrap_or_default();
+        for span in &spans {
+            self.tables[usize::from(span.machine_mode)].set(span.start, std::ptr::null());
+        }
+        spans
+    }
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,149 @@
+//! Cranelift set-up: the native ISA, a JIT module, the signature every
+//! block function shares (the `tail` calling convention, so that blocks can
+//! chain with tail calls), and the trampoline Rust enters them through.
+
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+
+use super::cache::Code;
+use super::context::JitContext;
+use super::translate::{Env, GuestBlock, Translator};
+
+type Trampoline = unsafe extern "C" fn(*mut JitContext, Code);
+
+/// Compiles guest blocks to native functions.
+pub struct Compiler {
+    module: JITModule,
+    context: Context,
+    builder_context: FunctionBuilderContext,
+    block_sig: Signature,
+    note_sig: Signature,
+    trampoline: Trampoline,
+    next_id: u32,
+}
+
+impl Compiler {
+    /// A compiler for the host machine.
+    pub fn new() -> Result<Self, String> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+            flags
+                .set(name, value)
+                .map_err(|e| format!("cranelift setting {name}: {e}"))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        set(&mut flags, "is_pic", "false")?;
+        // Cranelift's tail calls rely on frame pointers.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| format!("this host is not supported by Cranelift: {e}"))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| format!("cranelift ISA: {e}"))?;
+        let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let pointer = module.target_config().pointer_type();
+        let mut block_sig = Signature::new(CallConv::Tail);
+        block_sig.params.push(AbiParam::new(pointer));
+        let mut note_sig = module.make_signature();
+        note_sig.params.push(AbiParam::new(pointer));
+        note_sig.params.push(AbiParam::new(types::I32));
+        let mut compiler = Self {
+            context: module.make_context(),
+            module,
+            builder_context: FunctionBuilderContext::new(),
+            block_sig,
+            note_sig,
+            trampoline: unreachable_trampoline,
+            next_id: 0,
+        };
+        compiler.trampoline = compiler.build_trampoline()?;
+        Ok(compiler)
+    }
+
+    /// `extern "C" fn(ctx, code)`: calls a block function (tail convention).
+    fn build_trampoline(&mut self) -> Result<Trampoline, String> {
+        let pointer = self.module.target_config().pointer_type();
+        let mut sig = self.module.make_signature();
+        sig.params.push(AbiParam::new(pointer));
+        sig.params.push(AbiParam::new(pointer));
+        let id = self
+            .module
+            .declare_function("zkjit_enter", Linkage::Local, &sig)
+            .map_err(|e| e.to_string())?;
+        self.context.func.signature = sig;
+        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let (ctx, code) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+            let block_sig = b.import_signature(self.block_sig.clone());
+            b.ins().call_indirect(block_sig, code, &[ctx]);
+            b.ins().return_(&[]);
+            b.finalize(self.module.target_config());
+        }
+        let code = self.define(id)?;
+        // SAFETY: the function was just built with exactly this signature.
+        Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
+    }
+
+    fn define(&mut self, id: cranelift_module::FuncId) -> Result<Code, String> {
+        self.module
+            .define_function(id, &mut self.context)
+            .map_err(|e| format!("cranelift: {e:?}"))?;
+        self.module.clear_context(&mut self.context);
+        self.module
+            .finalize_definitions()
+            .map_err(|e| e.to_string())?;
+        Ok(self.module.get_finalized_function(id))
+    }
+
+    /// Compiles `block`; returns its native code.
+    pub fn compile(&mut self, block: &GuestBlock, env: Env) -> Result<Code, String> {
+        let name = format!("b{}_{:08x}", self.next_id, block.start);
+        self.next_id += 1;
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &self.block_sig)
+            .map_err(|e| e.to_string())?;
+        self.context.func.signature = self.block_sig.clone();
+        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+            let block_sig = b.import_signature(self.block_sig.clone());
+            let note_sig = b.import_signature(self.note_sig.clone());
+            Translator::new(&mut b, env, block, block_sig, note_sig).translate();
+            b.finalize(self.module.target_config());
+        }
+        self.define(id)
+    }
+
+    /// Runs translated code from `code` until it exits.
+    ///
+    /// # Safety
+    /// `code` must come from this compiler's `compile`, for a machine whose
+    /// memory and tables are still alive at the addresses in its `Env`.
+    pub unsafe fn enter(&self, ctx: &mut JitContext, code: Code) {
+        unsafe { (self.trampoline)(ctx, code) }
+    }
+}
+
+unsafe extern "C" fn unreachable_trampoline(_: *mut JitContext, _: Code) {
+    unreachable!("the trampoline is built in Compiler::new")
+}

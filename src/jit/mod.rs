@@ -1,0 +1,269 @@
+//! The JIT engine: guest basic blocks compiled to native code with
+//! Cranelift, tiered over the interpreter. A block runs in the interpreter
+//! until it has been entered `threshold` times, then it is translated.
+//! Translated blocks chain to each other through the pc-to-code table; an
+//! ECALL, MRET, trap, or a store into translated code returns to Rust, where
+//! the machine's own paths (the interpreter's) handle it.
+
+mod cache;
+mod compiler;
+mod context;
+mod translate;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::decoder::decode;
+use crate::interpreter;
+use crate::machine::Machine;
+use crate::memory::GuestMemory;
+use crate::trap::{Stop, TrapCause};
+
+use cache::{BlockSpan, CodeCache};
+use compiler::Compiler;
+use context::{Exit, JitContext};
+pub use translate::MAX_BLOCK_INSNS;
+use translate::{Env, GuestBlock};
+
+/// Entries of a block before it is translated, by default.
+pub const DEFAULT_THRESHOLD: u32 = 50;
+
+/// How the JIT behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct JitOptions {
+    /// Entries of a block in the interpreter before it is translated (0 and
+    /// 1 both translate at the first entry).
+    pub threshold: u32,
+    /// Chain translated blocks to each other (off: one block per entry).
+    pub chain: bool,
+    /// Record the page of every store (for differential runs).
+    pub track_pages: bool,
+}
+
+impl Default for JitOptions {
+    fn default() -> Self {
+        Self {
+            threshold: DEFAULT_THRESHOLD,
+            chain: true,
+            track_pages: false,
+        }
+    }
+}
+
+/// What the JIT did during a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct JitStats {
+    /// Blocks translated.
+    pub blocks_compiled: u64,
+    /// Seconds spent translating.
+    pub compile_seconds: f64,
+    /// Entries from Rust into translated code.
+    pub entries: u64,
+    /// Blocks dropped because their code was overwritten.
+    pub blocks_invalidated: u64,
+    /// User cycles executed by translated code.
+    pub translated_cycles: u64,
+}
+
+/// Marks a block start that cannot be translated.
+const UNTRANSLATABLE: u32 = u32::MAX;
+
+/// The JIT engine of one machine.
+pub struct JitEngine {
+    compiler: Compiler,
+    cache: CodeCache,
+    entry_counts: HashMap<(bool, u32), u32>,
+    options: JitOptions,
+    /// Statistics of the run so far.
+    pub stats: JitStats,
+}
+
+extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
+    // SAFETY: translated code passes the context Rust entered it with,
+    // whose memory pointer is live for the entry.
+    unsafe { (*(*ctx).memory).note_store(addr) }
+}
+
+impl JitEngine {
+    /// A JIT engine for one machine.
+    pub fn new(options: JitOptions) -> Result<Self, String> {
+        Ok(Self {
+            compiler: Compiler::new()?,
+            cache: CodeCache::new(),
+            entry_counts: HashMap::new(),
+            options,
+            stats: JitStats::default(),
+        })
+    }
+
+    /// Runs until the guest halts, a stop, or `max_cycles` user cycles.
+    pub fn run(&mut self, m: &mut Machine, max_cycles: Option<u64>) -> Result<(), Stop> {
+        if self.options.track_pages {
+            m.mem.track_written_pages();
+        }
+        let limit = max_cycles.unwrap_or(u64::MAX);
+        while m.halt.is_none() {
+            self.step(m, limit)?;
+        }
+        Ok(())
+    }
+
+    /// Executes one unit: translated code until it exits (with the exit's
+    /// instruction handled), or one block in the interpreter, or a
+    /// translation. Returns how many interpreter steps the unit amounts to.
+    pub fn step(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
+        if m.user_cycles >= limit {
+            return Err(Stop::CycleLimit { limit, pc: m.pc });
+        }
+        let steps = match self.cache.lookup(m.machine_mode, m.pc) {
+            Some(code) => self.run_translated(m, code, limit)?,
+            None => match self.count_entry(m) {
+                true if self.translate(m) => 0,
+                _ => self.interpret_block(m, limit)?,
+            },
+        };
+        if m.mem.code_was_written() {
+            for addr in m.mem.take_written_code() {
+                self.invalidate(m, addr);
+            }
+        }
+        Ok(steps)
+    }
+
+    fn run_translated(
+        &mut self,
+        m: &mut Machine,
+        code: cache::Code,
+        limit: u64,
+    ) -> Result<u64, Stop> {
+        let mut ctx = JitContext {
+            cycles: m.user_cycles,
+            cycle_limit: limit,
+            pc: m.pc,
+            memory: &mut m.mem as *mut GuestMemory,
+            ..JitContext::default()
+        };
+        // SAFETY: `code` was translated for this machine, whose memory and
+        // this engine's tables are alive and unmoved.
+        unsafe { self.compiler.enter(&mut ctx, code) };
+        self.stats.entries += 1;
+        let ran = ctx.cycles - m.user_cycles;
+        self.stats.translated_cycles += ran;
+        m.user_cycles = ctx.cycles;
+        m.pc = ctx.pc;
+        let exit = Exit::from_u32(ctx.exit);
+        match exit {
+            Exit::Jump => return Ok(ran),
+            Exit::CodeWritten => {
+                self.invalidate(m, ctx.trap_addr);
+                return Ok(ran);
+            }
+            Exit::Budget | Exit::Ecall | Exit::Mret | Exit::Trap => {}
+        }
+        // The exit's instruction is the machine's to execute.
+        if m.user_cycles >= limit {
+            return Err(Stop::CycleLimit { limit, pc: m.pc });
+        }
+        match exit {
+            Exit::Ecall => m.ecall()?,
+            Exit::Mret => m.mret()?,
+            Exit::Trap => {
+                let cause = TrapCause::from_number(ctx.trap_cause)
+                    .expect("translated code raises known causes");
+                m.raise(cause, ctx.trap_addr)?
+            }
+            _ => interpreter::step(m)?,
+        }
+        Ok(ran + 1)
+    }
+
+    /// Counts an entry of the block at the pc; true when it is due for translation.
+    fn count_entry(&mut self, m: &Machine) -> bool {
+        let count = self.entry_counts.entry((m.machine_mode, m.pc)).or_insert(0);
+        if *count == UNTRANSLATABLE {
+            return false;
+        }
+        *count += 1;
+        *count >= self.options.threshold
+    }
+
+    /// Translates the block at the pc; false if it cannot be.
+    fn translate(&mut self, m: &mut Machine) -> bool {
+        let Some(block) = GuestBlock::discover(&m.mem, m.machine_mode, m.pc) else {
+            self.entry_counts
+                .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
+            return false;
+        };
+        let env = Env {
+            mem_base: m.mem.base_ptr() as i64,
+            code_words: m.mem.code_words_ptr() as i64,
+            code_table: self.cache.table(block.machine_mode).first_level() as i64,
+            chain: self.options.chain,
+            note_store: self
+                .options
+                .track_pages
+                .then_some(note_store as *const u8 as i64),
+        };
+        let started = Instant::now();
+        let result = self.compiler.compile(&block, env);
+        self.stats.compile_seconds += started.elapsed().as_secs_f64();
+        match result {
+            Ok(code) => {
+                let span = BlockSpan {
+                    machine_mode: block.machine_mode,
+                    start: block.start,
+                    end: block.end(),
+                };
+                m.mem.set_code_words(span.start, span.end, true);
+                self.cache.insert(span, code);
+                self.stats.blocks_compiled += 1;
+                tracing::trace!(
+                    pc = block.start,
+                    insns = block.insns.len(),
+                    "translated block"
+                );
+                true
+            }
+            Err(error) => {
+                tracing::warn!(pc = block.start, %error, "block left to the interpreter");
+                self.entry_counts
+                    .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
+                false
+            }
+        }
+    }
+
+    /// Interprets one basic block (stopping early at a halt, a mode change,
+    /// or translated code). Returns the steps taken.
+    fn interpret_block(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
+        let mode = m.machine_mode;
+        let mut steps = 0;
+        loop {
+            if m.user_cycles >= limit {
+                return Err(Stop::CycleLimit { limit, pc: m.pc });
+            }
+            let ends_block = decode(m.mem.load_u32(m.pc)).op.ends_block();
+            interpreter::step(m)?;
+            steps += 1;
+            if ends_block
+                || m.halt.is_some()
+                || m.machine_mode != mode
+                || m.mem.code_was_written()
+                || self.cache.lookup(mode, m.pc).is_some()
+            {
+                return Ok(steps);
+            }
+        }
+    }
+
+    /// Drops the translations of the page holding `addr`.
+    fn invalidate(&mut self, m: &mut Machine, addr: u32) {
+        for span in self.cache.invalidate_page(addr) {
+            m.mem.set_code_words(span.start, span.end, false);
+            self.entry_counts.remove(&(span.machine_mode, span.start));
+            self.stats.blocks_invalidated += 1;
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! Translation of one guest basic block to Cranelift IR. One function per
+//! instruction class, named as in the interpreter. Guest registers of a
+//! user-mode block are cached in SSA variables and only the written ones are
+//! stored back, at each exit; machine-mode blocks (the kernel, which may
+//! address its own register file) read and write registers in memory.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, SigRef, Value};
+use cranelift_frontend::{FunctionBuilder, Variable};
+
+use super::context::{offsets, Exit};
+use crate::decoder::{decode, Instruction, Opcode};
+use crate::interpreter::access_size;
+use crate::memory::GuestMemory;
+use crate::platform::{MACHINE_REGS_ADDR, USER_END, USER_REGS_ADDR, USER_START, X0_SINK_OFFSET};
+use crate::trap::TrapCause;
+
+/// Most instructions in one block.
+pub const MAX_BLOCK_INSNS: usize = 256;
+
+/// A guest basic block: straight-line instructions from `start`, the last
+/// of which may end the block. Never crosses a 4 KiB page.
+#[derive(Clone, Debug)]
+pub struct GuestBlock {
+    /// Mode the block runs in.
+    pub machine_mode: bool,
+    /// Address of the first instruction.
+    pub start: u32,
+    /// The instructions, at `start`, `start + 4`, ...
+    pub insns: Vec<Instruction>,
+}
+
+impl GuestBlock {
+    /// Reads the block starting at `pc` from memory; `None` if the first
+    /// instruction cannot be translated (fetch fault or illegal encoding:
+    /// the interpreter raises those).
+    pub fn discover(mem: &GuestMemory, machine_mode: bool, pc: u32) -> Option<Self> {
+        let fetchable = |addr: u32| addr >= USER_START && (machine_mode || addr < USER_END);
+        let mut insns = Vec::new();
+        let mut addr = pc;
+        while insns.len() < MAX_BLOCK_INSNS && fetchable(addr) && addr >> 12 == pc >> 12 {
+            let insn = decode(mem.load_u32(addr));
+            if insn.op == Opcode::Illegal {
+                break;
+            }
+            insns.push(insn);
+            if insn.op.ends_block() {
+                break;
+            }
+            addr = addr.wrapping_add(4);
+        }
+        (!insns.is_empty()).then_some(Self {
+            machine_mode,
+            start: pc,
+            insns,
+        })
+    }
+
+    /// Past the last instruction.
+    pub fn end(&self) -> u32 {
+        self.start + 4 * self.insns.len() as u32
+    }
+
+    /// Instructions executed by translated code (a final ECALL, MRET or
+    /// EBREAK is left to the machine).
+    pub fn translated_len(&self) -> usize {
+        match self.insns.last().map(|i| i.op) {
+            Some(Opcode::Ecall | Opcode::Mret | Opcode::Ebreak) => self.insns.len() - 1,
+            _ => self.insns.len(),
+        }
+    }
+}
+
+/// Addresses translated code works with; fixed for the engine's lifetime.
+#[derive(Clone, Copy, Debug)]
+pub struct Env {
+    /// Host address of guest address 0.
+    pub mem_base: i64,
+    /// Host address of the code-word map.
+    pub code_words: i64,
+    /// First level of the block's mode's pc-to-code table.
+    pub code_table: i64,
+    /// Chain to successor blocks (off in differential runs).
+    pub chain: bool,
+    /// `extern "C" fn(*mut JitContext, u32)` to call after every store
+    /// (differential runs record the pages written).
+    pub note_store: Option<i64>,
+}
+
+const NO_ARGS: &[BlockArg] = &[];
+/// Variable index of the mode's x0 sink.
+const SINK: usize = 32;
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Emits the body of one block's function; `ctx` is its only parameter.
+pub struct Translator<'a, 'f> {
+    b: &'a mut FunctionBuilder<'f>,
+    env: Env,
+    block: &'a GuestBlock,
+    block_sig: SigRef,
+    note_sig: SigRef,
+    ctx: Value,
+    mem_base: Value,
+    cycles_at_entry: Value,
+    cache_regs: bool,
+    reg_file: u32,
+    vars: Vec<Variable>,
+    loaded: [bool; 33],
+    dirty: [bool; 33],
+}
+
+impl<'a, 'f> Translator<'a, 'f> {
+    /// Prepares to translate `block` into the function `b` is building.
+    pub fn new(
+        b: &'a mut FunctionBuilder<'f>,
+        env: Env,
+        block: &'a GuestBlock,
+        block_sig: SigRef,
+        note_sig: SigRef,
+    ) -> Self {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let ctx = b.block_params(entry)[0];
+        let mem_base = b.ins().iconst(types::I64, env.mem_base);
+        let cycles_at_entry = b.ins().load(types::I64, flags(), ctx, offsets::CYCLES);
+        let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
+        Self {
+            b,
+            env,
+            block,
+            block_sig,
+            note_sig,
+            ctx,
+            mem_base,
+            cycles_at_entry,
+            cache_regs: !block.machine_mode,
+            reg_file: if block.machine_mode {
+                MACHINE_REGS_ADDR
+            } else {
+                USER_REGS_ADDR
+            },
+            vars,
+            loaded: [false; 33],
+            dirty: [false; 33],
+        }
+    }
+
+    fn u32_const(&mut self, value: u32) -> Value {
+        self.b.ins().iconst(types::I32, i64::from(value))
+    }
+
+    /// Guest address of register variable `idx` (32 is the x0 sink).
+    fn reg_addr(&self, idx: usize) -> i32 {
+        let offset = if idx == SINK {
+            X0_SINK_OFFSET
+        } else {
+            4 * idx as u32
+        };
+        (self.reg_file + offset) as i32
+    }
+
+    /// Host pointer to guest address `addr` (an i32 value).
+    fn host_ptr(&mut self, addr: Value) -> Value {
+        let wide = self.b.ins().uextend(types::I64, addr);
+        self.b.ins().iadd(self.mem_base, wide)
+    }
+
+    fn load_reg_from_memory(&mut self, idx: usize) -> Value {
+        // The register files sit at 0xffff_xxxx: address them from mem_base
+        // with an unsigned 32-bit offset.
+        let addr = self.reg_addr(idx) as u32;
+        let base = self
+            .b
+            .ins()
+            .iconst(types::I64, self.env.mem_base + i64::from(addr));
+        self.b.ins().load(types::I32, flags(), base, 0)
+    }
+
+    fn store_reg_to_memory(&mut self, idx: usize, value: Value) {
+        let addr = self.reg_addr(idx) as u32;
+        let base = self
+            .b
+            .ins()
+            .iconst(types::I64, self.env.mem_base + i64::from(addr));
+        self.b.ins().store(flags(), value, base, 0);
+    }
+
+    fn read_reg(&mut self, r: u8) -> Value {
+        let idx = r as usize;
+        if !self.cache_regs {
+            return self.load_reg_from_memory(idx);
+        }
+        if !self.loaded[idx] {
+            let value = self.load_reg_from_memory(idx);
+            self.b.def_var(self.vars[idx], value);
+            self.loaded[idx] = true;
+        }
+        self.b.use_var(self.vars[idx])
+    }
+
+    fn write_reg(&mut self, r: u8, value: Value) {
+        let idx = if r == 0 { SINK } else { r as usize };
+        if !self.cache_regs {
+            self.store_reg_to_memory(idx, value);
+            return;
+        }
+        self.b.def_var(self.vars[idx], value);
+        self.loaded[idx] = true;
+        self.dirty[idx] = true;
+    }
+
+    /// Stores the registers written so far (the cache stays valid).
+    fn write_back(&mut self) {
+        for idx in 0..33 {
+            if self.dirty[idx] {
+                let value = self.b.use_var(self.vars[idx]);
+                self.store_reg_to_memory(idx, value);
+            }
+        }
+    }
+
+    fn store_ctx_u32(&mut self, value: Value, offset: i32) {
+        self.b.ins().store(flags(), value, self.ctx, offset);
+    }
+
+    /// Writes back registers and the cycle count after `completed` instructions.
+    fn commit(&mut self, completed: usize) {
+        self.write_back();
+        let cycles = self
+            .b
+            .ins()
+            .iadd_imm_u(self.cycles_at_entry, completed as i64);
+        self.b
+            .ins()
+            .store(flags(), cycles, self.ctx, offsets::CYCLES);
+    }
+
+    /// Leaves translated code with `exit` at `pc`.
+    fn exit(&mut self, exit: Exit, pc: Value, completed: usize) {
+        self.commit(completed);
+        self.store_ctx_u32(pc, offsets::PC);
+        let code = self.u32_const(exit as u32);
+        self.store_ctx_u32(code, offsets::EXIT);
+        self.b.ins().return_(&[]);
+    }
+
+    /// Leaves translated code with a trap of the instruction at `pc`.
+    fn exit_trap(&mut self, cause: Value, addr: Value, pc: u32, completed: usize) {
+        self.store_ctx_u32(cause, offsets::TRAP_CAUSE);
+        self.store_ctx_u32(addr, offsets::TRAP_ADDR);
+        let pc = self.u32_const(pc);
+        self.exit(Exit::Trap, pc, completed);
+    }
+
+    /// Continues at `target`: in the successor's translation if there is
+    /// one (a tail call through the pc-to-code table), else back in Rust.
+    fn continue_at(&mut self, target: Value, completed: usize) {
+        self.commit(completed);
+        self.store_ctx_u32(target, offsets::PC);
+        let exit_code = self.u32_const(Exit::Jump as u32);
+        self.store_ctx_u32(exit_code, offsets::EXIT);
+        if !self.env.chain {
+            self.b.ins().return_(&[]);
+            return;
+        }
+        let miss = self.b.create_block();
+        let have_page = self.b.create_block();
+        let have_code = self.b.create_block();
+        // first level: page = table[target >> 12]
+        let page_index = self.b.ins().ushr_imm_u(target, 12);
+        let page_index = self.b.ins().uextend(types::I64, page_index);
+        let page_offset = self.b.ins().ishl_imm_u(page_index, 3);
+        let table = self.b.ins().iconst(types::I64, self.env.code_table);
+        let slot = self.b.ins().iadd(table, page_offset);
+        let page = self.b.ins().load(types::I64, flags(), slot, 0);
+        self.b.ins().brif(page, have_page, NO_ARGS, miss, NO_ARGS);
+        self.b.switch_to_block(have_page);
+        self.b.seal_block(have_page);
+        // second level: code = page[(target >> 2) & 1023]
+        let word = self.b.ins().ushr_imm_u(target, 2);
+        let word = self.b.ins().band_imm_u(word, 1023);
+        let word = self.b.ins().uextend(types::I64, word);
+        let word_offset = self.b.ins().ishl_imm_u(word, 3);
+        let code_slot = self.b.ins().iadd(page, word_offset);
+        let code = self.b.ins().load(types::I64, flags(), code_slot, 0);
+        self.b.ins().brif(code, have_code, NO_ARGS, miss, NO_ARGS);
+        self.b.switch_to_block(have_code);
+        self.b.seal_block(have_code);
+        self.b
+            .ins()
+            .return_call_indirect(self.block_sig, code, &[self.ctx]);
+        self.b.switch_to_block(miss);
+        self.b.seal_block(miss);
+        self.b.set_cold_block(miss);
+        self.b.ins().return_(&[]);
+    }
+
+    /// Branches to a cold block when `cond` holds, emits `cold` there, and
+    /// continues on the hot path.
+    fn cold_if(&mut self, cond: Value, cold: impl FnOnce(&mut Self)) {
+        let cold_block = self.b.create_block();
+        let hot = self.b.create_block();
+        self.b.ins().brif(cond, cold_block, NO_ARGS, hot, NO_ARGS);
+        self.b.set_cold_block(cold_block);
+        self.b.switch_to_block(cold_block);
+        self.b.seal_block(cold_block);
+        cold(self);
+        self.b.switch_to_block(hot);
+        self.b.seal_block(hot);
+    }
+
+    /// Translates the whole block.
+    pub fn translate(mut self) {
+        let block = self.block;
+        // Run only if every translated instruction fits under the cycle limit.
+        let limit = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.ctx, offsets::CYCLE_LIMIT);
+        let needed = self
+            .b
+            .ins()
+            .iadd_imm_u(self.cycles_at_entry, block.translated_len() as i64);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+        let start = block.start;
+        self.cold_if(over, |t| {
+            let pc = t.u32_const(start);
+            let code = t.u32_const(Exit::Budget as u32);
+            t.store_ctx_u32(pc, offsets::PC);
+            t.store_ctx_u32(code, offsets::EXIT);
+            t.b.ins().return_(&[]);
+        });
+        for (k, insn) in block.insns.iter().enumerate() {
+            let pc = block.start + 4 * k as u32;
+            use Opcode::*;
+            match insn.op {
+                Add | Sub | Sll | Slt | Sltu | Xor | Srl | Sra | Or | And | Mul | Mulh | Mulhsu
+                | Mulhu | Div | Divu | Rem | Remu | Addi | Slti | Sltiu | Xori | Ori | Andi
+                | Slli | Srli | Srai | Lui | Auipc => self.compute(insn, pc),
+                Lb | Lh | Lw | Lbu | Lhu => self.load(insn, pc, k),
+                Sb | Sh | Sw => self.store(insn, pc, k),
+                Fence => {}
+                Beq | Bne | Blt | Bge | Bltu | Bgeu => return self.branch(insn, pc, k),
+                Jal => return self.jal(insn, pc, k),
+                Jalr => return self.jalr(insn, pc, k),
+                Ecall => return self.exit_here(Exit::Ecall, pc, k),
+                Mret => return self.exit_here(Exit::Mret, pc, k),
+                Ebreak => {
+                    let cause = self.u32_const(TrapCause::Breakpoint.number());
+                    let addr = self.u32_const(pc);
+                    return self.exit_trap(cause, addr, pc, k);
+                }
+                Illegal => unreachable!("blocks hold no illegal instructions"),
+            }
+        }
+        let next = self.u32_const(block.end());
+        self.continue_at(next, block.insns.len());
+    }
+
+    fn exit_here(&mut self, exit: Exit, pc: u32, completed: usize) {
+        let pc = self.u32_const(pc);
+        self.exit(exit, pc, completed);
+    }
+
+    /// ALU, M extension, LUI and AUIPC: compute a value into rd.
+    fn compute(&mut self, insn: &Instruction, pc: u32) {
+        use Opcode::*;
+        let imm = insn.imm;
+        let value = match insn.op {
+            Lui => self.u32_const(imm),
+            Auipc => self.u32_const(pc.wrapping_add(imm)),
+            Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai => {
+                let a = self.read_reg(insn.rs1);
+                let ins = self.b.ins();
+                match insn.op {
+                    Addi => ins.iadd_imm_u(a, i64::from(imm)),
+                    Slti => ins.icmp_imm_u(IntCC::SignedLessThan, a, i64::from(imm)),
+                    Sltiu => ins.icmp_imm_u(IntCC::UnsignedLessThan, a, i64::from(imm)),
+                    Xori => ins.bxor_imm_u(a, i64::from(imm)),
+                    Ori => ins.bor_imm_u(a, i64::from(imm)),
+                    Andi => ins.band_imm_u(a, i64::from(imm)),
+                    Slli => ins.ishl_imm_u(a, i64::from(imm & 31)),
+                    Srli => ins.ushr_imm_u(a, i64::from(imm & 31)),
+                    _ => ins.sshr_imm_u(a, i64::from(imm & 31)),
+                }
+            }
+            _ => {
+                let a = self.read_reg(insn.rs1);
+                let b = self.read_reg(insn.rs2);
+                self.register_op(insn.op, a, b)
+            }
+        };
+        let value = match self.b.func.dfg.value_type(value) {
+            types::I8 => self.b.ins().uextend(types::I32, value),
+            _ => value,
+        };
+        self.write_reg(insn.rd, value);
+    }
+
+    /// The value of a register-register instruction.
+    fn register_op(&mut self, op: Opcode, a: Value, b: Value) -> Value {
+        use Opcode::*;
+        let ins = self.b.ins();
+        match op {
+            Add => ins.iadd(a, b),
+            Sub => ins.isub(a, b),
+            Sll => ins.ishl(a, b),
+            Srl => ins.ushr(a, b),
+            Sra => ins.sshr(a, b),
+            Slt => ins.icmp(IntCC::SignedLessThan, a, b),
+            Sltu => ins.icmp(IntCC::UnsignedLessThan, a, b),
+            Xor => ins.bxor(a, b),
+            Or => ins.bor(a, b),
+            And => ins.band(a, b),
+            Mul => ins.imul(a, b),
+            Mulh => ins.smulhi(a, b),
+            Mulhu => ins.umulhi(a, b),
+            Mulhsu => {
+                let wide_a = self.b.ins().sextend(types::I64, a);
+                let wide_b = self.b.ins().uextend(types::I64, b);
+                let product = self.b.ins().imul(wide_a, wide_b);
+                let high = self.b.ins().ushr_imm_u(product, 32);
+                self.b.ins().ireduce(types::I32, high)
+            }
+            Div | Divu | Rem | Remu => self.divide(op, a, b),
+            _ => unreachable!("{op:?} is not a register-register operation"),
+        }
+    }
+
+    /// Division with RISC-V's results for a zero divisor and for MIN / -1,
+    /// without the host trapping: the divisor is replaced by 1 in those cases.
+    fn divide(&mut self, op: Opcode, a: Value, b: Value) -> Value {
+        let zero_divisor = self.b.ins().icmp_imm_u(IntCC::Equal, b, 0);
+        let one = self.u32_const(1);
+        let signed = matches!(op, Opcode::Div | Opcode::Rem);
+        let replace = if signed {
+            let min = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::Equal, a, i64::from(i32::MIN as u32));
+            let minus_one = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::Equal, b, i64::from(u32::MAX));
+            let overflow = self.b.ins().band(min, minus_one);
+            self.b.ins().bor(zero_divisor, overflow)
+        } else {
+            zero_divisor
+        };
+        let divisor = self.b.ins().select(replace, one, b);
+        match op {
+            Opcode::Div | Opcode::Divu => {
+                let quotient = if signed {
+                    self.b.ins().sdiv(a, divisor)
+                } else {
+                    self.b.ins().udiv(a, divisor)
+                };
+                let all_ones = self.u32_const(u32::MAX);
+                self.b.ins().select(zero_divisor, all_ones, quotient)
+            }
+            _ => {
+                let remainder = if signed {
+                    self.b.ins().srem(a, divisor)
+                } else {
+                    self.b.ins().urem(a, divisor)
+                };
+                self.b.ins().select(zero_divisor, a, remainder)
+            }
+        }
+    }
+
+    /// Checks a data access of `size` bytes at `addr` (access first, then
+    /// alignment, as the machine does) with one branch to a cold trap exit.
+    fn check_access(&mut self, addr: Value, size: u32, store: bool, pc: u32, completed: usize) {
+        let denied = if self.block.machine_mode {
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThan, addr, i64::from(USER_START))
+        } else {
+            let offset = self
+                .b
+                .ins()
+                .iadd_imm_u(addr, i64::from(USER_START.wrapping_neg()));
+            self.b.ins().icmp_imm_u(
+                IntCC::UnsignedGreaterThanOrEqual,
+                offset,
+                i64::from(USER_END - USER_START),
+            )
+        };
+        let bad = if size > 1 {
+            let low = self.b.ins().band_imm_u(addr, i64::from(size - 1));
+            let misaligned = self.b.ins().icmp_imm_u(IntCC::NotEqual, low, 0);
+            self.b.ins().bor(denied, misaligned)
+        } else {
+            denied
+        };
+        let (access, alignment) = if store {
+            (
+                TrapCause::StoreAccessFault,
+                TrapCause::StoreAddressMisaligned,
+            )
+        } else {
+            (TrapCause::LoadAccessFault, TrapCause::LoadAddressMisaligned)
+        };
+        self.cold_if(bad, |t| {
+            let access = t.u32_const(access.number());
+            let alignment = t.u32_const(alignment.number());
+            let cause = t.b.ins().select(denied, access, alignment);
+            t.exit_trap(cause, addr, pc, completed);
+        });
+    }
+
+    fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
+        let base = self.read_reg(insn.rs1);
+        let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
+        self.check_access(addr, access_size(insn.op), false, pc, completed);
+        let ptr = self.host_ptr(addr);
+        let ins = self.b.ins();
+        let value = match insn.op {
+            Opcode::Lb => ins.sload8(types::I32, flags(), ptr, 0),
+            Opcode::Lbu => ins.uload8(types::I32, flags(), ptr, 0),
+            Opcode::Lh => ins.sload16(types::I32, flags(), ptr, 0),
+            Opcode::Lhu => ins.uload16(types::I32, flags(), ptr, 0),
+            _ => ins.load(types::I32, flags(), ptr, 0),
+        };
+        self.write_reg(insn.rd, value);
+    }
+
+    fn store(&mut self, insn: &Instruction, pc: u32, completed: usize) {
+        let base = self.read_reg(insn.rs1);
+        let value = self.read_reg(insn.rs2);
+        let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
+        self.check_access(addr, access_size(insn.op), true, pc, completed);
+        let ptr = self.host_ptr(addr);
+        match insn.op {
+            Opcode::Sb => self.b.ins().istore8(flags(), value, ptr, 0),
+            Opcode::Sh => self.b.ins().istore16(flags(), value, ptr, 0),
+            _ => self.b.ins().store(flags(), value, ptr, 0),
+        };
+        if let Some(function) = self.env.note_store {
+            let function = self.b.ins().iconst(types::I64, function);
+            self.b
+                .ins()
+                .call_indirect(self.note_sig, function, &[self.ctx, addr]);
+        }
+        // A store into translated code ends the block after it.
+        let word = self.b.ins().ushr_imm_u(addr, 2);
+        let word = self.b.ins().uextend(types::I64, word);
+        let map = self.b.ins().iconst(types::I64, self.env.code_words);
+        let flag_ptr = self.b.ins().iadd(map, word);
+        let is_code = self.b.ins().uload8(types::I32, flags(), flag_ptr, 0);
+        self.cold_if(is_code, |t| {
+            t.store_ctx_u32(addr, offsets::TRAP_ADDR);
+            let next = t.u32_const(pc + 4);
+            t.exit(Exit::CodeWritten, next, completed + 1);
+        });
+    }
+
+    fn branch(&mut self, insn: &Instruction, pc: u32, completed: usize) {
+        let a = self.read_reg(insn.rs1);
+        let b = self.read_reg(insn.rs2);
+        let cc = match insn.op {
+            Opcode::Beq => IntCC::Equal,
+            Opcode::Bne => IntCC::NotEqual,
+            Opcode::Blt => IntCC::SignedLessThan,
+            Opcode::Bge => IntCC::SignedGreaterThanOrEqual,
+            Opcode::Bltu => IntCC::UnsignedLessThan,
+            _ => IntCC::UnsignedGreaterThanOrEqual,
+        };
+        let taken = self.b.ins().icmp(cc, a, b);
+        let taken_block = self.b.create_block();
+        let fall_block = self.b.create_block();
+        self.b
+            .ins()
+            .brif(taken, taken_block, NO_ARGS, fall_block, NO_ARGS);
+        self.b.switch_to_block(taken_block);
+        self.b.seal_block(taken_block);
+        self.jump_to(pc.wrapping_add(insn.imm), pc, completed);
+        self.b.switch_to_block(fall_block);
+        self.b.seal_block(fall_block);
+        let next = self.u32_const(pc + 4);
+        self.continue_at(next, completed + 1);
+    }
+
+    /// The end of a taken branch or JAL to a static target.
+    fn jump_to(&mut self, target: u32, pc: u32, completed: usize) {
+        let target_value = self.u32_const(target);
+        if !target.is_multiple_of(4) {
+            let cause = self.u32_const(TrapCause::InstructionMisaligned.number());
+            self.exit_trap(cause, target_value, pc, completed);
+        } else {
+            self.continue_at(target_value, completed + 1);
+        }
+    }
+
+    fn jal(&mut self, insn: &Instruction, pc: u32, completed: usize) {
+        let target = pc.wrapping_add(insn.imm);
+        if target.is_multiple_of(4) {
+            let link = self.u32_const(pc + 4);
+            self.write_reg(insn.rd, link);
+        }
+        self.jump_to(target, pc, completed);
+    }
+
+    fn jalr(&mut self, insn: &Instruction, pc: u32, completed: usize) {
+        let base = self.read_reg(insn.rs1);
+        let sum = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
+        let target = self.b.ins().band_imm_u(sum, i64::from(!1u32));
+        let misaligned = self.b.ins().band_imm_u(target, 2);
+        self.cold_if(misaligned, |t| {
+            let cause = t.u32_const(TrapCause::InstructionMisaligned.number());
+            t.exit_trap(cause, target, pc, completed);
+        });
+        let link = self.u32_const(pc + 4);
+        self.write_reg(insn.rd, link);
+        self.continue_at(target, completed + 1);
+    }
+}
