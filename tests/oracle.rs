@@ -181,6 +181,11 @@ fn cycle_count_syscall() {
 }
 
 #[test]
+fn self_modifying_code() {
+    check_against_oracle(GuestRun::new("smc"));
+}
+
+#[test]
 fn isa_checks_in_user_mode() {
     check_against_oracle(GuestRun::new("isa_user"));
 }

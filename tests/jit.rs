@@ -1,0 +1,61 @@
+//! The JIT engine: exact on code that changes, at cycle limits, and on the
+//! cycle counter, compared with the interpreter.
+
+mod common;
+
+use common::GuestRun;
+use zkjit::{Config, Engine, Input, Outcome, Session, Stop, KERNEL_ELF};
+
+#[test]
+fn code_that_changes_is_retranslated() {
+    let report = GuestRun::new("smc").run();
+    assert_eq!(report.exit_code(), Some(0), "{:?}", report.error);
+    assert_eq!(String::from_utf8_lossy(&report.stdout), "total=129500\n");
+    let jit = report.jit.expect("JIT statistics");
+    assert!(
+        jit.blocks_invalidated > 0,
+        "the rewritten code had been translated: {jit:?}"
+    );
+}
+
+fn run_limited(name: &'static str, engine: Engine, limit: u64, threshold: u32) -> (Outcome, u64) {
+    let config = Config {
+        engine,
+        max_cycles: Some(limit),
+        input: Input::Empty,
+        capture_output: true,
+        jit_threshold: Some(threshold),
+        ..Config::default()
+    };
+    let program = GuestRun::new(name).program(KERNEL_ELF);
+    let report = Session::new(&program, config).unwrap().run();
+    (report.outcome, report.user_cycles)
+}
+
+#[test]
+fn cycle_limit_stops_at_the_same_instruction_on_both_engines() {
+    for limit in [1, 2, 100, 2_999, 3_000, 123_457, 1_000_000] {
+        let interp = run_limited("recursion", Engine::Interp, limit, 1);
+        assert!(
+            matches!(interp.0, Outcome::Stopped(Stop::CycleLimit { .. })),
+            "{limit}: {interp:?}"
+        );
+        assert_eq!(interp.1, limit);
+        for threshold in [1, 2, 50] {
+            let jit = run_limited("recursion", Engine::Jit, limit, threshold);
+            assert_eq!(jit, interp, "limit {limit}, threshold {threshold}");
+        }
+    }
+}
+
+#[test]
+fn translated_code_runs_most_cycles_of_a_long_program() {
+    let report = GuestRun::new("heap").run();
+    let jit = report.jit.expect("JIT statistics");
+    assert!(
+        jit.translated_cycles * 10 > report.user_cycles * 9,
+        "only {} of {} cycles ran translated",
+        jit.translated_cycles,
+        report.user_cycles
+    );
+}
