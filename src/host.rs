@@ -96,6 +96,13 @@ impl HostIo {
         }
     }
 
+    /// A seed drawn from this I/O's generator.
+    pub fn next_random_seed(&mut self) -> u64 {
+        let mut bytes = [0u8; 8];
+        self.fill_random(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+
     /// Sets the seed of SYS_RANDOM, for reproducible runs.
     pub fn set_random_seed(&mut self, seed: u64) {
         self.random_state = seed | 1;

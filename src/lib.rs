@@ -6,6 +6,7 @@
 //! [`loader`] reads program files; [`session`] is the API a prover embeds.
 
 pub mod decoder;
+pub mod differential;
 pub mod host;
 pub mod host_calls;
 pub mod interpreter;

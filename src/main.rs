@@ -34,6 +34,8 @@ enum EngineArg {
     Jit,
     /// The reference interpreter.
     Interp,
+    /// The JIT and the interpreter in lockstep, stopping at the first divergence.
+    Diff,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
             let engine = match engine {
                 EngineArg::Jit => Engine::Jit,
                 EngineArg::Interp => Engine::Interp,
+                EngineArg::Diff => Engine::Diff,
             };
             let options = RunOptions {
                 engine,

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::differential;
 use crate::host::{HostIo, Sink};
 use crate::interpreter;
 use crate::jit::{self, JitEngine, JitOptions, JitStats};
@@ -27,6 +28,8 @@ pub enum Engine {
     Jit,
     /// The reference interpreter.
     Interp,
+    /// The JIT and the interpreter in lockstep, stopping at the first divergence.
+    Diff,
 }
 
 impl Engine {
@@ -35,6 +38,7 @@ impl Engine {
         match self {
             Engine::Jit => "jit",
             Engine::Interp => "interp",
+            Engine::Diff => "diff",
         }
     }
 }
@@ -182,14 +186,52 @@ impl Report {
 /// A program loaded into a machine, ready to run.
 pub struct Session {
     machine: Machine,
+    /// The interpreter's machine of a differential run.
+    reference: Option<Machine>,
     symbols: Symbols,
     config: Config,
 }
 
 impl Session {
     /// Loads `program` into a fresh machine configured by `config`.
-    pub fn new(program: &Program, config: Config) -> anyhow::Result<Self> {
-        let mut io = if config.capture_output {
+    pub fn new(program: &Program, mut config: Config) -> anyhow::Result<Self> {
+        let diff = config.engine == Engine::Diff;
+        if diff {
+            // Both machines get the same input and the same randomness.
+            let bytes = match &config.input {
+                Input::Empty => Vec::new(),
+                Input::Bytes(bytes) => bytes.clone(),
+                Input::Stdin => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                        .map_err(|e| anyhow::anyhow!("cannot read stdin: {e}"))?;
+                    bytes
+                }
+                Input::File(path) => std::fs::read(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read input file {}: {e}", path.display())
+                })?,
+            };
+            config.input = Input::Bytes(bytes);
+            config
+                .random_seed
+                .get_or_insert_with(|| HostIo::process().next_random_seed());
+        }
+        // In differential mode output is kept, compared, then passed on.
+        let machine = Self::load(program, &config, config.capture_output || diff)?;
+        let reference = diff
+            .then(|| Self::load(program, &config, true))
+            .transpose()?;
+        Ok(Self {
+            machine,
+            reference,
+            symbols: program.symbols(),
+            config,
+        })
+    }
+
+    /// A machine with `program` loaded and I/O as `config` says.
+    fn load(program: &Program, config: &Config, capture: bool) -> anyhow::Result<Machine> {
+        let mut io = if capture {
             HostIo::captured()
         } else {
             HostIo::process()
@@ -212,11 +254,7 @@ impl Session {
         let mut machine = Machine::new(io)
             .map_err(|e| anyhow::anyhow!("cannot reserve 4 GiB of guest address space: {e}"))?;
         program.write_to(&mut machine.mem);
-        Ok(Self {
-            machine,
-            symbols: program.symbols(),
-            config,
-        })
+        Ok(machine)
     }
 
     /// Runs the program to its end.
@@ -237,14 +275,23 @@ impl Session {
             Outcome::Halted(_) => None,
         };
         let io = &mut self.machine.io;
+        let (stdout, stderr) = (io.stdout.captured().to_vec(), io.stderr.captured().to_vec());
+        let (stdout, stderr) = if self.config.capture_output {
+            (stdout, stderr)
+        } else {
+            // A differential run kept its output to compare it; pass it on now.
+            let _ = Sink::Stdout.write_all(&stdout);
+            let _ = Sink::Stderr.write_all(&stderr);
+            (Vec::new(), Vec::new())
+        };
         Report {
             outcome,
             engine: self.config.engine,
             user_cycles: self.machine.user_cycles,
             wall_seconds,
             journal: std::mem::take(&mut io.journal),
-            stdout: io.stdout.captured().to_vec(),
-            stderr: io.stderr.captured().to_vec(),
+            stdout,
+            stderr,
             error,
             jit: jit_stats,
         }
@@ -253,20 +300,34 @@ impl Session {
     /// Runs the configured engine from the machine's current state.
     fn execute(&mut self, jit_stats: &mut Option<JitStats>) -> Result<(), Stop> {
         let max_cycles = self.config.max_cycles;
-        match self.config.engine {
-            Engine::Interp => interpreter::run(&mut self.machine, max_cycles),
-            Engine::Jit => {
-                let options = JitOptions {
-                    threshold: self.config.jit_threshold.unwrap_or(jit::DEFAULT_THRESHOLD),
-                    ..JitOptions::default()
-                };
-                let mut engine = JitEngine::new(options)
-                    .map_err(|e| Stop::Io(format!("cannot start the JIT: {e}")))?;
-                let result = engine.run(&mut self.machine, max_cycles);
-                *jit_stats = Some(engine.stats);
-                result
-            }
+        if self.config.engine == Engine::Interp {
+            return interpreter::run(&mut self.machine, max_cycles);
         }
+        let diff = self.config.engine == Engine::Diff;
+        let default_threshold = if diff { 1 } else { jit::DEFAULT_THRESHOLD };
+        let options = JitOptions {
+            threshold: self.config.jit_threshold.unwrap_or(default_threshold),
+            chain: !diff,
+            track_pages: diff,
+        };
+        let mut engine =
+            JitEngine::new(options).map_err(|e| Stop::Io(format!("cannot start the JIT: {e}")))?;
+        let result = match &mut self.reference {
+            None => engine.run(&mut self.machine, max_cycles),
+            Some(reference) => {
+                let result = reference.resume().and_then(|()| {
+                    differential::run(
+                        &mut engine,
+                        &mut self.machine,
+                        reference,
+                        max_cycles.unwrap_or(u64::MAX),
+                    )
+                });
+                result.and_then(|()| compare_output(&self.machine, reference))
+            }
+        };
+        *jit_stats = Some(engine.stats);
+        result
     }
 
     /// The machine, for inspection.
@@ -301,8 +362,36 @@ impl Session {
                 at(*pc)
             ),
             Stop::Io(message) => format!("host I/O error: {message}"),
+            Stop::Divergence(report) => report.clone(),
         }
     }
+}
+
+/// Checks that both machines of a differential run wrote the same output.
+fn compare_output(jit: &Machine, reference: &Machine) -> Result<(), Stop> {
+    let streams = [
+        (
+            "stdout",
+            jit.io.stdout.captured(),
+            reference.io.stdout.captured(),
+        ),
+        (
+            "stderr",
+            jit.io.stderr.captured(),
+            reference.io.stderr.captured(),
+        ),
+        ("journal", &jit.io.journal[..], &reference.io.journal[..]),
+    ];
+    for (name, a, b) in streams {
+        if a != b {
+            return Err(Stop::Divergence(format!(
+                "the JIT and the interpreter wrote different {name}: {} bytes against {}",
+                a.len(),
+                b.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Loads a program file as the CLI does: `bare` for machine-mode ELFs, an

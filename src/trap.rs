@@ -184,6 +184,10 @@ pub enum Stop {
         /// Where execution stopped.
         pc: u32,
     },
+    /// The JIT and the interpreter disagreed (differential mode); the
+    /// report names the block, its instructions and both states.
+    #[error("{0}")]
+    Divergence(String),
     /// Writing the guest's output failed on the host.
     #[error("host I/O error: {0}")]
     Io(String),

@@ -1,0 +1,229 @@
+//! Differential mode: the JIT and the interpreter run the same program in
+//! lockstep, each on its own machine. After every unit of JIT execution (one
+//! translated block, or one interpreted block) the interpreter takes the same
+//! number of steps, and pc, mode, cycle count, both register files, MEPC and
+//! every page either machine wrote must agree. The first divergence stops the
+//! run with a report of the block, its instructions and both states.
+
+use std::fmt::Write as _;
+
+use crate::decoder::decode;
+use crate::interpreter;
+use crate::jit::JitEngine;
+use crate::machine::Machine;
+use crate::platform::{reg::NAMES, MACHINE_REGS_ADDR, MEPC_ADDR, USER_REGS_ADDR, X0_SINK_OFFSET};
+use crate::trap::Stop;
+
+/// Interpreter steps allowed to reproduce a stop the JIT reported.
+const MAX_CATCH_UP_STEPS: u64 = 1 << 20;
+
+/// Runs `jit_machine` on `jit` and `reference` on the interpreter in lockstep.
+pub fn run(
+    jit: &mut JitEngine,
+    jit_machine: &mut Machine,
+    reference: &mut Machine,
+    limit: u64,
+) -> Result<(), Stop> {
+    jit_machine.mem.track_written_pages();
+    reference.mem.track_written_pages();
+    loop {
+        if jit_machine.halt.is_some() {
+            compare(jit_machine, reference, None)?;
+            return match reference.halt == jit_machine.halt {
+                true => Ok(()),
+                false => Err(diverged(jit_machine, reference, None, "the halts differ")),
+            };
+        }
+        let unit_pc = jit_machine.pc;
+        let unit_mode = jit_machine.machine_mode;
+        match jit.step(jit_machine, limit) {
+            Ok(steps) => {
+                for _ in 0..steps {
+                    interpreter_step(reference, limit).map_err(|stop| {
+                        diverged(
+                            jit_machine,
+                            reference,
+                            Some((unit_pc, unit_mode)),
+                            &format!("only the interpreter stopped: {stop}"),
+                        )
+                    })?;
+                }
+                compare(jit_machine, reference, Some((unit_pc, unit_mode)))?;
+            }
+            Err(jit_stop) => {
+                let mut steps = 0;
+                let reference_stop = loop {
+                    if let Err(stop) = interpreter_step(reference, limit) {
+                        break Some(stop);
+                    }
+                    steps += 1;
+                    if steps > MAX_CATCH_UP_STEPS || reference.user_cycles > jit_machine.user_cycles
+                    {
+                        break None;
+                    }
+                };
+                if reference_stop.as_ref() != Some(&jit_stop) {
+                    let what = format!(
+                        "the JIT stopped ({jit_stop}) but the interpreter {}",
+                        match reference_stop {
+                            Some(stop) => format!("stopped otherwise ({stop})"),
+                            None => "did not".to_string(),
+                        }
+                    );
+                    return Err(diverged(
+                        jit_machine,
+                        reference,
+                        Some((unit_pc, unit_mode)),
+                        &what,
+                    ));
+                }
+                compare(jit_machine, reference, Some((unit_pc, unit_mode)))?;
+                return Err(jit_stop);
+            }
+        }
+    }
+}
+
+fn interpreter_step(m: &mut Machine, limit: u64) -> Result<(), Stop> {
+    if m.user_cycles >= limit {
+        return Err(Stop::CycleLimit { limit, pc: m.pc });
+    }
+    interpreter::step(m)
+}
+
+/// The words both machines must agree on besides memory pages: the 32
+/// registers and the x0 sink of each mode, then MEPC.
+const STATE_WORDS: usize = 2 * 33 + 1;
+
+/// Address of state word `i`.
+fn state_addr(i: usize) -> u32 {
+    if i == STATE_WORDS - 1 {
+        return MEPC_ADDR;
+    }
+    let base = if i < 33 {
+        USER_REGS_ADDR
+    } else {
+        MACHINE_REGS_ADDR
+    };
+    match i % 33 {
+        32 => base + X0_SINK_OFFSET,
+        r => base + 4 * r as u32,
+    }
+}
+
+/// Name of state word `i`, for reports.
+fn state_name(i: usize) -> String {
+    if i == STATE_WORDS - 1 {
+        return "MEPC".to_string();
+    }
+    let mode = if i < 33 { "user" } else { "machine" };
+    match i % 33 {
+        32 => format!("{mode} x0 sink"),
+        r => format!("{mode} {}", NAMES[r]),
+    }
+}
+
+fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Result<(), Stop> {
+    let mut differences = Vec::new();
+    if a.pc != b.pc {
+        differences.push(format!(
+            "pc: JIT {:#010x}, interpreter {:#010x}",
+            a.pc, b.pc
+        ));
+    }
+    if a.machine_mode != b.machine_mode {
+        differences.push(format!(
+            "machine mode: JIT {}, interpreter {}",
+            a.machine_mode, b.machine_mode
+        ));
+    }
+    if a.user_cycles != b.user_cycles {
+        differences.push(format!(
+            "user cycles: JIT {}, interpreter {}",
+            a.user_cycles, b.user_cycles
+        ));
+    }
+    for i in 0..STATE_WORDS {
+        let addr = state_addr(i);
+        let (x, y) = (a.mem.load_u32(addr), b.mem.load_u32(addr));
+        if x != y {
+            let name = state_name(i);
+            differences.push(format!("{name}: JIT {x:#010x}, interpreter {y:#010x}"));
+        }
+    }
+    let mut pages = a.mem.take_written_pages();
+    pages.extend(b.mem.take_written_pages());
+    pages.sort_unstable();
+    pages.dedup();
+    for page in pages {
+        let (x, y) = (a.mem.page(page), b.mem.page(page));
+        if x == y {
+            continue;
+        }
+        if let Some(word) = (0..1024).find(|w| x[4 * w..4 * w + 4] != y[4 * w..4 * w + 4]) {
+            let addr = (page << 12) + 4 * word as u32;
+            differences.push(format!(
+                "memory at {addr:#010x}: JIT {:#010x}, interpreter {:#010x}",
+                a.mem.load_u32(addr),
+                b.mem.load_u32(addr)
+            ));
+        }
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(diverged(a, b, unit, &differences.join("\n  ")))
+    }
+}
+
+/// The divergence report: the unit's block with its disassembly, what
+/// differs, and both machines' registers.
+fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, bool)>, what: &str) -> Stop {
+    let mut text = String::from("the JIT and the interpreter diverged");
+    if let Some((pc, machine_mode)) = unit {
+        let mode = if machine_mode { "machine" } else { "user" };
+        let _ = write!(text, " in the block at {pc:#010x} ({mode} mode):");
+        let mut addr = pc;
+        for _ in 0..crate::jit::MAX_BLOCK_INSNS {
+            let insn = decode(a.mem.load_u32(addr));
+            let marker = if addr == a.pc || addr == b.pc {
+                "=>"
+            } else {
+                "  "
+            };
+            let _ = write!(
+                text,
+                "\n  {marker} {addr:#010x}: {}",
+                insn.disassemble(Some(addr))
+            );
+            if insn.op.ends_block() || (addr + 4) >> 12 != pc >> 12 {
+                break;
+            }
+            addr += 4;
+        }
+    }
+    let _ = write!(
+        text,
+        "\ndifferences:\n  {what}\nJIT state: pc {:#010x}, {} cycles",
+        a.pc, a.user_cycles
+    );
+    let _ = write!(
+        text,
+        "\ninterpreter state: pc {:#010x}, {} cycles",
+        b.pc, b.user_cycles
+    );
+    for (label, m) in [("JIT", a), ("interpreter", b)] {
+        let _ = write!(
+            text,
+            "\n{label} registers ({} mode):",
+            if m.machine_mode { "machine" } else { "user" }
+        );
+        for (i, name) in NAMES.iter().enumerate() {
+            if i % 8 == 0 {
+                text.push_str("\n ");
+            }
+            let _ = write!(text, " {name}={:08x}", m.reg(i));
+        }
+    }
+    Stop::Divergence(text)
+}
