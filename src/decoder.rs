@@ -168,6 +168,14 @@ impl Opcode {
         }
     }
 
+    /// Whether the instruction writes its `rd` register.
+    pub fn writes_rd(self) -> bool {
+        matches!(
+            self.form(),
+            Form::RegReg | Form::RegImm | Form::Load | Form::Jump | Form::Upper
+        )
+    }
+
     /// Whether the instruction ends a basic block (it may change the pc
     /// other than by falling through, or the mode).
     pub fn ends_block(self) -> bool {

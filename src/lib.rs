@@ -15,6 +15,7 @@ pub mod loader;
 pub mod machine;
 pub mod memory;
 pub mod platform;
+pub mod progress;
 pub mod session;
 pub mod syscalls;
 pub mod trap;

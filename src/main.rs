@@ -1,7 +1,7 @@
 //! The `zkjit` command line: a thin layer over the library's session API.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -182,6 +182,7 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         capture_output: false,
         random_seed: opts.seed,
         jit_threshold: opts.jit_threshold,
+        progress: !opts.quiet && std::io::stderr().is_terminal(),
     };
     let report = Session::new(&program, config)?.run();
     if let Some(file) = &opts.journal {

@@ -14,6 +14,7 @@ use crate::interpreter;
 use crate::jit::{self, JitEngine, JitOptions, JitStats};
 use crate::loader::{LoadError, Program, Symbols};
 use crate::machine::{Halt, HaltKind, Machine};
+use crate::progress::{Progress, SLICE_CYCLES};
 use crate::trap::Stop;
 
 /// The kernel zkjit runs user ELFs under unless told otherwise.
@@ -76,6 +77,8 @@ pub struct Config {
     pub random_seed: Option<u64>,
     /// Entries of a block before the JIT translates it (default: [`jit::DEFAULT_THRESHOLD`]).
     pub jit_threshold: Option<u32>,
+    /// Show a live progress line on stderr when the run lasts over a second.
+    pub progress: bool,
 }
 
 /// How a run ended.
@@ -300,8 +303,12 @@ impl Session {
     /// Runs the configured engine from the machine's current state.
     fn execute(&mut self, jit_stats: &mut Option<JitStats>) -> Result<(), Stop> {
         let max_cycles = self.config.max_cycles;
+        let progress = self.config.progress;
         if self.config.engine == Engine::Interp {
-            return interpreter::run(&mut self.machine, max_cycles);
+            let machine = &mut self.machine;
+            return run_in_slices(max_cycles, progress, machine, |m, limit| {
+                interpreter::run(m, Some(limit))
+            });
         }
         let diff = self.config.engine == Engine::Diff;
         let default_threshold = if diff { 1 } else { jit::DEFAULT_THRESHOLD };
@@ -313,7 +320,9 @@ impl Session {
         let mut engine =
             JitEngine::new(options).map_err(|e| Stop::Io(format!("cannot start the JIT: {e}")))?;
         let result = match &mut self.reference {
-            None => engine.run(&mut self.machine, max_cycles),
+            None => run_in_slices(max_cycles, progress, &mut self.machine, |m, limit| {
+                engine.run(m, Some(limit))
+            }),
             Some(reference) => {
                 let result = reference.resume().and_then(|()| {
                     differential::run(
@@ -365,6 +374,32 @@ impl Session {
             Stop::Divergence(report) => report.clone(),
         }
     }
+}
+
+/// Runs an engine (`run(machine, limit)`) to the end, in slices of
+/// [`SLICE_CYCLES`] when a progress line is wanted, so that the line can be
+/// redrawn between slices. A slice ends exactly like a cycle limit, which
+/// leaves the machine ready to go on.
+fn run_in_slices(
+    max_cycles: Option<u64>,
+    progress: bool,
+    machine: &mut Machine,
+    mut run: impl FnMut(&mut Machine, u64) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let limit = max_cycles.unwrap_or(u64::MAX);
+    if !progress {
+        return run(machine, limit);
+    }
+    let mut line = Progress::new();
+    let result = loop {
+        let slice_end = machine.user_cycles.saturating_add(SLICE_CYCLES).min(limit);
+        match run(machine, slice_end) {
+            Err(Stop::CycleLimit { .. }) if slice_end < limit => line.update(machine.user_cycles),
+            other => break other,
+        }
+    };
+    line.finish();
+    result
 }
 
 /// Checks that both machines of a differential run wrote the same output.

@@ -1,104 +1,25 @@
 //! Differential tests against the reference executor (risc0-circuit-rv32im
 //! 4.0.5) running the reference kernel (risc0-zkos-v1compat 2.2.3): exit
 //! code, journal, stdout and user cycles must be identical, on both of
-//! zkjit's engines. The oracle's
-//! software syscalls are served by zkjit's own syscall code through the
-//! oracle's `SyscallContext`, so what differs is only the machine.
+//! zkjit's engines. The oracle's software syscalls are served by zkjit's own
+//! syscall code through the oracle's `SyscallContext`, so what differs is
+//! only the machine.
 
 mod common;
 
-use std::cell::RefCell;
-
-use anyhow::anyhow;
+use common::oracle::OracleRun;
 use common::{exit_code, pattern, GuestRun};
-use risc0_binfmt::{ByteAddr, MemoryImage, ProgramBinary};
-use risc0_circuit_rv32im::execute::{testutil, CycleLimit, Syscall, SyscallContext};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
-use zkjit::syscalls::GuestView;
 use zkjit::{Outcome, KERNEL_ELF};
 
-/// The oracle's host: zkjit's I/O and software syscalls.
-struct OracleHost(RefCell<HostIo>);
-
-struct ContextView<'a, C>(&'a mut C);
-
-impl<C: SyscallContext> GuestView for ContextView<'_, C> {
-    fn user_reg(&mut self, idx: usize) -> u32 {
-        self.0.peek_register(idx).expect("register index is valid")
-    }
-
-    fn bytes(&mut self, addr: u32, len: u32) -> Option<Vec<u8>> {
-        addr.checked_add(len)?;
-        self.0.peek_region(ByteAddr(addr), len as usize).ok()
-    }
-
-    fn user_cycles(&self) -> u64 {
-        self.0.get_cycle()
-    }
-}
-
-impl Syscall for OracleHost {
-    fn host_read(
-        &self,
-        ctx: &mut impl SyscallContext,
-        fd: u32,
-        buf: &mut [u8],
-    ) -> anyhow::Result<u32> {
-        let mut view = ContextView(ctx);
-        self.0
-            .borrow_mut()
-            .host_read(&mut view, fd, buf)
-            .map_err(|e| anyhow!("{e:?}"))
-    }
-
-    fn host_write(
-        &self,
-        _ctx: &mut impl SyscallContext,
-        _fd: u32,
-        buf: &[u8],
-    ) -> anyhow::Result<u32> {
-        self.0.borrow_mut().stderr.write_all(buf)?;
-        Ok(buf.len() as u32)
-    }
-}
-
-/// What the oracle reports of a run.
-#[derive(Debug)]
-struct OracleRun {
-    exit_code: u32,
-    user_cycles: u64,
-    journal: Vec<u8>,
-    stdout: Vec<u8>,
-}
-
 fn run_oracle(run: &GuestRun) -> anyhow::Result<OracleRun> {
-    let elf = common::guest(run.name);
-    let image = if run.bare {
-        let program = risc0_binfmt::Program::load_elf(&elf, u32::MAX)?;
-        MemoryImage::new_kernel(program)
-    } else {
-        ProgramBinary::new(&elf, V1COMPAT_ELF).to_image()?
-    };
     let mut io = HostIo::captured();
     io.args = run.args.clone();
     io.env = run.env.clone();
     io.stdin = Box::new(std::io::Cursor::new(run.input.clone()));
     io.set_random_seed(1);
-    let host = OracleHost(RefCell::new(io));
-    let session = testutil::execute(image, 20, 25_000, CycleLimit::None, &host, None)?;
-    let terminate = session
-        .result
-        .claim
-        .terminate_state
-        .ok_or_else(|| anyhow!("no terminate state"))?;
-    let io = host.0.into_inner();
-    Ok(OracleRun {
-        exit_code: u32::from(terminate.a0) >> 16,
-        user_cycles: session.result.user_cycles,
-        journal: io.journal,
-        stdout: io.stdout.captured().to_vec(),
-    })
+    common::oracle::run_oracle(&common::guest(run.name), run.bare, io)
 }
 
 /// Runs `run` on the oracle and on zkjit (v1compat kernel, then zkjit's own

@@ -56,6 +56,25 @@ impl GuestBlock {
         })
     }
 
+    /// Whether the block ends with a branch or jump back to its own start.
+    pub fn loops_to_itself(&self) -> bool {
+        let Some(last) = self.insns.last() else {
+            return false;
+        };
+        let pc = self.end() - 4;
+        let branches = matches!(
+            last.op,
+            Opcode::Beq
+                | Opcode::Bne
+                | Opcode::Blt
+                | Opcode::Bge
+                | Opcode::Bltu
+                | Opcode::Bgeu
+                | Opcode::Jal
+        );
+        branches && pc.wrapping_add(last.imm) == self.start
+    }
+
     /// Past the last instruction.
     pub fn end(&self) -> u32 {
         self.start + 4 * self.insns.len() as u32
@@ -104,7 +123,12 @@ pub struct Translator<'a, 'f> {
     note_sig: SigRef,
     ctx: Value,
     mem_base: Value,
-    cycles_at_entry: Value,
+    /// User cycles before the current instruction's block iteration (I64).
+    cycles: Variable,
+    /// The context's cycle limit, loaded at entry.
+    limit: Value,
+    /// Where a block that branches to itself loops, without leaving the function.
+    loop_header: Option<cranelift_codegen::ir::Block>,
     cache_regs: bool,
     reg_file: u32,
     vars: Vec<Variable>,
@@ -128,6 +152,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         let ctx = b.block_params(entry)[0];
         let mem_base = b.ins().iconst(types::I64, env.mem_base);
         let cycles_at_entry = b.ins().load(types::I64, flags(), ctx, offsets::CYCLES);
+        let cycles = b.declare_var(types::I64);
+        b.def_var(cycles, cycles_at_entry);
+        let limit = b.ins().load(types::I64, flags(), ctx, offsets::CYCLE_LIMIT);
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
         Self {
             b,
@@ -137,7 +164,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             note_sig,
             ctx,
             mem_base,
-            cycles_at_entry,
+            cycles,
+            limit,
+            loop_header: None,
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
                 MACHINE_REGS_ADDR
@@ -231,10 +260,8 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Writes back registers and the cycle count after `completed` instructions.
     fn commit(&mut self, completed: usize) {
         self.write_back();
-        let cycles = self
-            .b
-            .ins()
-            .iadd_imm_u(self.cycles_at_entry, completed as i64);
+        let cycles = self.b.use_var(self.cycles);
+        let cycles = self.b.ins().iadd_imm_u(cycles, completed as i64);
         self.b
             .ins()
             .store(flags(), cycles, self.ctx, offsets::CYCLES);
@@ -316,24 +343,32 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// Translates the whole block.
     pub fn translate(mut self) {
+        self.translate_body();
+        if let Some(header) = self.loop_header {
+            self.b.seal_block(header);
+        }
+    }
+
+    fn translate_body(&mut self) {
         let block = self.block;
-        // Run only if every translated instruction fits under the cycle limit.
-        let limit = self
-            .b
-            .ins()
-            .load(types::I64, flags(), self.ctx, offsets::CYCLE_LIMIT);
+        if block.loops_to_itself() {
+            self.enter_loop();
+        }
+        // Run (or loop again) only if every translated instruction fits under
+        // the cycle limit.
+        let cycles = self.b.use_var(self.cycles);
         let needed = self
             .b
             .ins()
-            .iadd_imm_u(self.cycles_at_entry, block.translated_len() as i64);
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+            .iadd_imm_u(cycles, block.translated_len() as i64);
+        let over = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, needed, self.limit);
         let start = block.start;
         self.cold_if(over, |t| {
             let pc = t.u32_const(start);
-            let code = t.u32_const(Exit::Budget as u32);
-            t.store_ctx_u32(pc, offsets::PC);
-            t.store_ctx_u32(code, offsets::EXIT);
-            t.b.ins().return_(&[]);
+            t.exit(Exit::Budget, pc, 0);
         });
         for (k, insn) in block.insns.iter().enumerate() {
             let pc = block.start + 4 * k as u32;
@@ -358,8 +393,51 @@ impl<'a, 'f> Translator<'a, 'f> {
                 Illegal => unreachable!("blocks hold no illegal instructions"),
             }
         }
-        let next = self.u32_const(block.end());
-        self.continue_at(next, block.insns.len());
+        self.continue_static(block.end(), block.insns.len());
+    }
+
+    /// Sets up a block that branches to itself: every register it uses is
+    /// loaded up front and every register it writes counts as written from
+    /// the start (an earlier iteration may have written it), so that the
+    /// loop can keep them in SSA values across iterations.
+    fn enter_loop(&mut self) {
+        if self.cache_regs {
+            for insn in &self.block.insns {
+                for r in [insn.rs1, insn.rs2, insn.rd] {
+                    self.read_reg(r);
+                }
+                if insn.op.writes_rd() {
+                    let idx = if insn.rd == 0 { SINK } else { insn.rd as usize };
+                    if !self.loaded[idx] {
+                        let value = self.load_reg_from_memory(idx);
+                        self.b.def_var(self.vars[idx], value);
+                        self.loaded[idx] = true;
+                    }
+                    self.dirty[idx] = true;
+                }
+            }
+        }
+        let header = self.b.create_block();
+        self.b.ins().jump(header, NO_ARGS);
+        self.b.switch_to_block(header);
+        self.loop_header = Some(header);
+    }
+
+    /// Continues at the static address `target`: around the loop when it is
+    /// this block's start, else as `continue_at`.
+    fn continue_static(&mut self, target: u32, completed: usize) {
+        match self.loop_header {
+            Some(header) if target == self.block.start => {
+                let cycles = self.b.use_var(self.cycles);
+                let cycles = self.b.ins().iadd_imm_u(cycles, completed as i64);
+                self.b.def_var(self.cycles, cycles);
+                self.b.ins().jump(header, NO_ARGS);
+            }
+            _ => {
+                let target = self.u32_const(target);
+                self.continue_at(target, completed);
+            }
+        }
     }
 
     fn exit_here(&mut self, exit: Exit, pc: u32, completed: usize) {
@@ -583,8 +661,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.jump_to(pc.wrapping_add(insn.imm), pc, completed);
         self.b.switch_to_block(fall_block);
         self.b.seal_block(fall_block);
-        let next = self.u32_const(pc + 4);
-        self.continue_at(next, completed + 1);
+        self.continue_static(pc + 4, completed + 1);
     }
 
     /// The end of a taken branch or JAL to a static target.
@@ -594,7 +671,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             let cause = self.u32_const(TrapCause::InstructionMisaligned.number());
             self.exit_trap(cause, target_value, pc, completed);
         } else {
-            self.continue_at(target_value, completed + 1);
+            self.continue_static(target, completed + 1);
         }
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod asm;
+pub mod oracle;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

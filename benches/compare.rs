@@ -1,0 +1,208 @@
+//! `cargo bench --bench compare [NAME...] [--repeat N] [--no-reference]`
+//!
+//! Runs every benchmark guest (benches/guests/*.c) on zkjit's interpreter,
+//! on its JIT, on the reference executor (risc0-circuit-rv32im 4.0.5, all
+//! three under the reference v1compat kernel), and natively (the same C
+//! source built for the host with `cc -O2`), and prints the times with their
+//! ratios side by side. Interpreter, JIT and native times are the best of
+//! `--repeat` runs (default 3); the reference runs once.
+
+#[path = "../tests/common/oracle.rs"]
+mod oracle;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use risc0_zkos_v1compat::V1COMPAT_ELF;
+use zkjit::host::HostIo;
+use zkjit::{Config, Engine, Outcome, Program, Session};
+
+const BENCHES: [&str; 8] = [
+    "sha256",
+    "matmul",
+    "sieve",
+    "quicksort",
+    "crc32",
+    "fib",
+    "modexp",
+    "bytecode",
+];
+
+struct Row {
+    name: &'static str,
+    cycles: u64,
+    interp: f64,
+    jit: f64,
+    reference: Option<f64>,
+    native: Option<f64>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the native version of a benchmark; `None` without a host C compiler.
+fn build_native(name: &str) -> Option<PathBuf> {
+    let out_dir = root().join("target/bench-native");
+    std::fs::create_dir_all(&out_dir).ok()?;
+    let exe = out_dir.join(name);
+    let source = root().join("benches/guests").join(format!("{name}.c"));
+    let status = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&source)
+        .status()
+        .ok()?;
+    status.success().then_some(exe)
+}
+
+fn time_native(exe: &Path, expected_stdout: &[u8]) -> f64 {
+    let start = Instant::now();
+    let out = Command::new(exe).output().expect("native benchmark runs");
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(
+        out.stdout,
+        expected_stdout,
+        "{}: native output differs from the guest's",
+        exe.display()
+    );
+    elapsed
+}
+
+/// Runs on one of zkjit's engines; returns (seconds, user cycles, stdout).
+fn time_zkjit(program: &Program, engine: Engine) -> (f64, u64, Vec<u8>) {
+    let config = Config {
+        engine,
+        capture_output: true,
+        random_seed: Some(1),
+        ..Config::default()
+    };
+    let session = Session::new(program, config).expect("session");
+    let report = session.run();
+    assert!(
+        matches!(report.outcome, Outcome::Halted(h) if h.exit_code == 0),
+        "{:?}",
+        report.error
+    );
+    (report.wall_seconds, report.user_cycles, report.stdout)
+}
+
+fn best<T>(repeat: usize, mut run: impl FnMut() -> (f64, T)) -> (f64, T) {
+    let (mut best_time, mut last) = run();
+    for _ in 1..repeat {
+        let (time, value) = run();
+        best_time = best_time.min(time);
+        last = value;
+    }
+    (best_time, last)
+}
+
+fn geomean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0), |(s, n), v| (s + v.ln(), n + 1));
+    (sum / n as f64).exp()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mut repeat = 3;
+    let mut with_reference = true;
+    let mut only = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--repeat" => repeat = it.next().and_then(|v| v.parse().ok()).expect("--repeat N"),
+            "--no-reference" => with_reference = false,
+            name => only.push(name.to_string()),
+        }
+    }
+    let mut rows = Vec::new();
+    for name in BENCHES
+        .iter()
+        .filter(|n| only.is_empty() || only.iter().any(|o| o == *n))
+    {
+        let elf = std::fs::read(root().join("benches/guests").join(format!("{name}.elf")))
+            .expect("benchmark ELF");
+        let program =
+            Program::from_bytes(&elf, false, V1COMPAT_ELF, true).expect("benchmark loads");
+        let (interp, (cycles, stdout)) = best(repeat, || {
+            let (t, c, out) = time_zkjit(&program, Engine::Interp);
+            (t, (c, out))
+        });
+        let (jit, jit_cycles) = best(repeat, || {
+            let (t, c, out) = time_zkjit(&program, Engine::Jit);
+            assert_eq!(out, stdout, "{name}: JIT output differs");
+            (t, c)
+        });
+        assert_eq!(
+            jit_cycles, cycles,
+            "{name}: JIT and interpreter cycles differ"
+        );
+        let reference = with_reference.then(|| {
+            let start = Instant::now();
+            let run = oracle::run_oracle(&elf, false, HostIo::captured())
+                .expect("reference executor runs");
+            let elapsed = start.elapsed().as_secs_f64();
+            assert_eq!(run.user_cycles, cycles, "{name}: reference cycles differ");
+            assert_eq!(run.stdout, stdout, "{name}: reference output differs");
+            elapsed
+        });
+        let native =
+            build_native(name).map(|exe| best(repeat, || (time_native(&exe, &stdout), ())).0);
+        eprintln!("{name}: done");
+        rows.push(Row {
+            name,
+            cycles,
+            interp,
+            jit,
+            reference,
+            native,
+        });
+    }
+    print_table(&rows);
+}
+
+fn print_table(rows: &[Row]) {
+    let ms = |s: f64| format!("{:.1}", s * 1e3);
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), ms);
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => format!("{:.1}", a / b),
+        _ => "-".to_string(),
+    };
+    println!(
+        "| program | user cycles | interp ms | JIT ms | reference ms | native ms | reference/interp | reference/JIT | JIT/native | JIT MIPS |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            r.name,
+            r.cycles,
+            ms(r.interp),
+            ms(r.jit),
+            opt(r.reference),
+            opt(r.native),
+            ratio(r.reference, Some(r.interp)),
+            ratio(r.reference, Some(r.jit)),
+            ratio(Some(r.jit), r.native),
+            r.cycles as f64 / r.jit / 1e6,
+        );
+    }
+    let g = |f: &dyn Fn(&Row) -> Option<f64>| {
+        let values: Vec<f64> = rows.iter().filter_map(f).collect();
+        if values.len() == rows.len() {
+            format!("{:.1}", geomean(values.into_iter()))
+        } else {
+            "-".into()
+        }
+    };
+    println!(
+        "| geometric mean | | | | | | {} | {} | {} | |",
+        g(&|r| r.reference.map(|x| x / r.interp)),
+        g(&|r| r.reference.map(|x| x / r.jit)),
+        g(&|r| r.native.map(|n| r.jit / n)),
+    );
+}

@@ -1,0 +1,93 @@
+//! The reference executor (risc0-circuit-rv32im 4.0.5) as an oracle, with
+//! zkjit's own software syscalls serving its host side, for the differential
+//! tests and the benchmarks.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+
+use anyhow::anyhow;
+use risc0_binfmt::{ByteAddr, MemoryImage, ProgramBinary};
+use risc0_circuit_rv32im::execute::{CycleLimit, Executor, Syscall, SyscallContext};
+use risc0_zkos_v1compat::V1COMPAT_ELF;
+use zkjit::host::HostIo;
+use zkjit::syscalls::GuestView;
+
+/// The oracle's host: zkjit's I/O and software syscalls.
+pub struct OracleHost(pub RefCell<HostIo>);
+
+struct ContextView<'a, C>(&'a mut C);
+
+impl<C: SyscallContext> GuestView for ContextView<'_, C> {
+    fn user_reg(&mut self, idx: usize) -> u32 {
+        self.0.peek_register(idx).expect("register index is valid")
+    }
+
+    fn bytes(&mut self, addr: u32, len: u32) -> Option<Vec<u8>> {
+        addr.checked_add(len)?;
+        self.0.peek_region(ByteAddr(addr), len as usize).ok()
+    }
+
+    fn user_cycles(&self) -> u64 {
+        self.0.get_cycle()
+    }
+}
+
+impl Syscall for OracleHost {
+    fn host_read(
+        &self,
+        ctx: &mut impl SyscallContext,
+        fd: u32,
+        buf: &mut [u8],
+    ) -> anyhow::Result<u32> {
+        let mut view = ContextView(ctx);
+        self.0
+            .borrow_mut()
+            .host_read(&mut view, fd, buf)
+            .map_err(|e| anyhow!("{e:?}"))
+    }
+
+    fn host_write(
+        &self,
+        _ctx: &mut impl SyscallContext,
+        _fd: u32,
+        buf: &[u8],
+    ) -> anyhow::Result<u32> {
+        self.0.borrow_mut().stderr.write_all(buf)?;
+        Ok(buf.len() as u32)
+    }
+}
+
+/// What the oracle reports of a run.
+#[derive(Debug)]
+pub struct OracleRun {
+    pub exit_code: u32,
+    pub user_cycles: u64,
+    pub journal: Vec<u8>,
+    pub stdout: Vec<u8>,
+}
+
+/// Runs `elf` on the oracle: under the v1compat kernel, or bare in machine mode.
+pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo) -> anyhow::Result<OracleRun> {
+    let image = if bare {
+        let program = risc0_binfmt::Program::load_elf(elf, u32::MAX)?;
+        MemoryImage::new_kernel(program)
+    } else {
+        ProgramBinary::new(elf, V1COMPAT_ELF).to_image()?
+    };
+    let host = OracleHost(RefCell::new(io));
+    // As risc0-zkvm's executor does when only executing: segments are made
+    // and dropped.
+    let mut executor = Executor::new(image, &host, None, Vec::new(), None);
+    let result = executor.run(20, 25_000, CycleLimit::None, |_segment| Ok(()))?;
+    let terminate = result
+        .claim
+        .terminate_state
+        .ok_or_else(|| anyhow!("no terminate state"))?;
+    let io = host.0.into_inner();
+    Ok(OracleRun {
+        exit_code: u32::from(terminate.a0) >> 16,
+        user_cycles: result.user_cycles,
+        journal: io.journal,
+        stdout: io.stdout.captured().to_vec(),
+    })
+}
