@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use crate::decoder::decode;
-use crate::interpreter;
+use crate::interpreter::Interpreter;
 use crate::jit::JitEngine;
 use crate::machine::Machine;
 use crate::platform::{reg::NAMES, MACHINE_REGS_ADDR, MEPC_ADDR, USER_REGS_ADDR, X0_SINK_OFFSET};
@@ -26,6 +26,7 @@ pub fn run(
 ) -> Result<(), Stop> {
     jit_machine.mem.track_written_pages();
     reference.mem.track_written_pages();
+    let mut interpreter = Interpreter::new();
     loop {
         if jit_machine.halt.is_some() {
             compare(jit_machine, reference, None)?;
@@ -39,7 +40,7 @@ pub fn run(
         match jit.step(jit_machine, limit) {
             Ok(steps) => {
                 for _ in 0..steps {
-                    interpreter_step(reference, limit).map_err(|stop| {
+                    interpreter_step(&mut interpreter, reference, limit).map_err(|stop| {
                         diverged(
                             jit_machine,
                             reference,
@@ -53,7 +54,7 @@ pub fn run(
             Err(jit_stop) => {
                 let mut steps = 0;
                 let reference_stop = loop {
-                    if let Err(stop) = interpreter_step(reference, limit) {
+                    if let Err(stop) = interpreter_step(&mut interpreter, reference, limit) {
                         break Some(stop);
                     }
                     steps += 1;
@@ -84,11 +85,15 @@ pub fn run(
     }
 }
 
-fn interpreter_step(m: &mut Machine, limit: u64) -> Result<(), Stop> {
+fn interpreter_step(
+    interpreter: &mut Interpreter,
+    m: &mut Machine,
+    limit: u64,
+) -> Result<(), Stop> {
     if m.user_cycles >= limit {
         return Err(Stop::CycleLimit { limit, pc: m.pc });
     }
-    interpreter::step(m)
+    interpreter.step(m)
 }
 
 /// The words both machines must agree on besides memory pages: the 32

@@ -5,29 +5,61 @@ use crate::decoder::{decode, Instruction, Opcode};
 use crate::machine::Machine;
 use crate::trap::{Stop, TrapCause};
 
-/// Executes one instruction (or raises its trap).
-pub fn step(m: &mut Machine) -> Result<(), Stop> {
-    let pc = m.pc;
-    if !m.can_fetch(pc) {
-        return m.raise(TrapCause::InstructionFault, pc);
-    }
-    let insn = decode(m.mem.load_u32(pc));
-    execute(m, &insn)
+/// Decoded instructions remembered, indexed by pc.
+const DECODE_SLOTS: usize = 1 << 14;
+
+/// The interpreter. Fetched words are decoded through a small direct-mapped
+/// memo: a slot is used only when it holds the decoding of the very word
+/// fetched, so code that changes needs no invalidation.
+pub struct Interpreter {
+    decoded: Box<[Instruction]>,
 }
 
-/// Runs until the guest halts, a stop, or `max_cycles` user cycles.
-pub fn run(m: &mut Machine, max_cycles: Option<u64>) -> Result<(), Stop> {
-    let limit = max_cycles.unwrap_or(u64::MAX);
-    while m.halt.is_none() {
-        if m.user_cycles >= limit {
-            return Err(Stop::CycleLimit { limit, pc: m.pc });
-        }
-        step(m)?;
+impl Default for Interpreter {
+    fn default() -> Self {
+        Self::new()
     }
-    Ok(())
+}
+
+impl Interpreter {
+    /// An interpreter with an empty decode memo.
+    pub fn new() -> Self {
+        Self {
+            decoded: vec![decode(0); DECODE_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// Executes one instruction (or raises its trap).
+    #[inline(always)]
+    pub fn step(&mut self, m: &mut Machine) -> Result<(), Stop> {
+        let pc = m.pc;
+        if !m.can_fetch(pc) {
+            return m.raise(TrapCause::InstructionFault, pc);
+        }
+        let word = m.mem.load_u32(pc);
+        let slot = &mut self.decoded[(pc >> 2) as usize % DECODE_SLOTS];
+        if slot.word != word {
+            *slot = decode(word);
+        }
+        let insn = *slot;
+        execute(m, &insn)
+    }
+
+    /// Runs until the guest halts, a stop, or `max_cycles` user cycles.
+    pub fn run(&mut self, m: &mut Machine, max_cycles: Option<u64>) -> Result<(), Stop> {
+        let limit = max_cycles.unwrap_or(u64::MAX);
+        while m.halt.is_none() {
+            if m.user_cycles >= limit {
+                return Err(Stop::CycleLimit { limit, pc: m.pc });
+            }
+            self.step(m)?;
+        }
+        Ok(())
+    }
 }
 
 /// Executes a decoded instruction at `m.pc`.
+#[inline(always)]
 pub fn execute(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
     use Opcode::*;
     let pc = m.pc;
@@ -117,6 +149,7 @@ pub fn rem(a: u32, b: u32) -> u32 {
 
 /// Continues at `target` (trapping if it is misaligned), linking `next`
 /// into a register first when given.
+#[inline(always)]
 fn jump(m: &mut Machine, target: u32, link: Option<(u8, u32)>) -> Result<(), Stop> {
     if !target.is_multiple_of(4) {
         return m.raise(TrapCause::InstructionMisaligned, target);
@@ -138,6 +171,7 @@ pub fn access_size(op: Opcode) -> u32 {
     }
 }
 
+#[inline(always)]
 fn load(m: &mut Machine, insn: &Instruction, addr: u32) -> Result<(), Stop> {
     if !m.can_access(addr) {
         return m.raise(TrapCause::LoadAccessFault, addr);
@@ -158,6 +192,7 @@ fn load(m: &mut Machine, insn: &Instruction, addr: u32) -> Result<(), Stop> {
     Ok(())
 }
 
+#[inline(always)]
 fn store(m: &mut Machine, insn: &Instruction, addr: u32, value: u32) -> Result<(), Stop> {
     if !m.can_access(addr) {
         return m.raise(TrapCause::StoreAccessFault, addr);

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::differential;
 use crate::host::{HostIo, Sink};
-use crate::interpreter;
+use crate::interpreter::Interpreter;
 use crate::jit::{self, JitEngine, JitOptions, JitStats};
 use crate::loader::{LoadError, Program, Symbols};
 use crate::machine::{Halt, HaltKind, Machine};
@@ -306,8 +306,9 @@ impl Session {
         let progress = self.config.progress;
         if self.config.engine == Engine::Interp {
             let machine = &mut self.machine;
+            let mut interpreter = Interpreter::new();
             return run_in_slices(max_cycles, progress, machine, |m, limit| {
-                interpreter::run(m, Some(limit))
+                interpreter.run(m, Some(limit))
             });
         }
         let diff = self.config.engine == Engine::Diff;

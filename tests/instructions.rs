@@ -9,7 +9,7 @@ use common::asm::*;
 use std::ops::{Deref, DerefMut};
 use zkjit::host::HostIo;
 
-use zkjit::interpreter;
+use zkjit::interpreter::Interpreter;
 use zkjit::jit::{JitEngine, JitOptions};
 use zkjit::platform::*;
 use zkjit::trap::FaultReason;
@@ -33,6 +33,7 @@ enum Engine {
 /// A machine and the engine that runs it.
 struct Rig {
     m: Machine,
+    interpreter: Interpreter,
     jit: Option<JitEngine>,
 }
 
@@ -54,7 +55,7 @@ impl Rig {
     /// interpreter, whole translated blocks on the JIT.
     fn steps(&mut self, n: u64) -> Result<(), Stop> {
         match &mut self.jit {
-            None => (0..n).try_for_each(|_| interpreter::step(&mut self.m)),
+            None => (0..n).try_for_each(|_| self.interpreter.step(&mut self.m)),
             Some(jit) => {
                 let mut done = 0;
                 while done < n {
@@ -70,7 +71,7 @@ impl Rig {
     /// Runs until a stop, with a cycle limit.
     fn run(&mut self, limit: u64) -> Result<(), Stop> {
         match &mut self.jit {
-            None => interpreter::run(&mut self.m, Some(limit)),
+            None => self.interpreter.run(&mut self.m, Some(limit)),
             Some(jit) => jit.run(&mut self.m, Some(limit)),
         }
     }
@@ -100,6 +101,7 @@ fn rig(engine: Engine, mode: Mode, code: &[u32]) -> Rig {
     });
     Rig {
         m: machine(mode, code),
+        interpreter: Interpreter::new(),
         jit,
     }
 }

@@ -15,10 +15,11 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 use zkjit::host::HostIo;
+use zkjit::interpreter::Interpreter;
 use zkjit::jit::{JitEngine, JitOptions};
 use zkjit::loader::{ElfImage, ElfRole, LoadSegment};
 use zkjit::platform::{MACHINE_REGS_ADDR, USER_REGS_ADDR};
-use zkjit::{interpreter, Machine, Program, Stop, KERNEL_ELF};
+use zkjit::{Machine, Program, Stop, KERNEL_ELF};
 
 const CODE: u32 = 0x0020_0800;
 const SCRATCH: u32 = 0x0030_0000;
@@ -373,7 +374,7 @@ fn run(program: &Program, jit_threshold: Option<u32>) -> EndState {
     let mut m = Machine::new(HostIo::captured()).expect("machine");
     program.write_to(&mut m.mem);
     let result = m.resume().and_then(|()| match jit_threshold {
-        None => interpreter::run(&mut m, Some(MAX_CYCLES)),
+        None => Interpreter::new().run(&mut m, Some(MAX_CYCLES)),
         Some(threshold) => {
             let options = JitOptions {
                 threshold,

@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::decoder::decode;
-use crate::interpreter;
+use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
 use crate::trap::{Stop, TrapCause};
@@ -76,6 +76,8 @@ pub struct JitEngine {
     cache: CodeCache,
     entry_counts: HashMap<(bool, u32), u32>,
     options: JitOptions,
+    /// Runs what is not translated.
+    interpreter: Interpreter,
     /// Statistics of the run so far.
     pub stats: JitStats,
 }
@@ -94,6 +96,7 @@ impl JitEngine {
             cache: CodeCache::new(),
             entry_counts: HashMap::new(),
             options,
+            interpreter: Interpreter::new(),
             stats: JitStats::default(),
         })
     }
@@ -174,7 +177,7 @@ impl JitEngine {
                     .expect("translated code raises known causes");
                 m.raise(cause, ctx.trap_addr)?
             }
-            _ => interpreter::step(m)?,
+            _ => self.interpreter.step(m)?,
         }
         Ok(ran + 1)
     }
@@ -245,7 +248,7 @@ impl JitEngine {
                 return Err(Stop::CycleLimit { limit, pc: m.pc });
             }
             let ends_block = decode(m.mem.load_u32(m.pc)).op.ends_block();
-            interpreter::step(m)?;
+            self.interpreter.step(m)?;
             steps += 1;
             if ends_block
                 || m.halt.is_some()
