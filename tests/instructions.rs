@@ -491,6 +491,64 @@ fn every_trap_cause_in_both_modes() {
 }
 
 #[test]
+fn accesses_at_the_edges_of_memory() {
+    for engine in ENGINES {
+        // the last word, halfword and byte of user memory are the user's
+        for (f3, addr) in [
+            (2, USER_END - 4),
+            (1, USER_END - 2),
+            (5, USER_END - 2),
+            (0, USER_END - 1),
+        ] {
+            let mut m = rig(engine, Mode::User, &[i(0, 1, f3, 3, 0x03)]);
+            m.set_reg(1, addr);
+            m.mem.store_u32(USER_END - 4, 0x8182_8384);
+            m.steps(1).unwrap();
+            assert_eq!(m.pc, CODE + 4, "{engine:?} load funct3 {f3} at {addr:#x}");
+        }
+        // the first word of kernel memory is not
+        expect_trap(
+            engine,
+            Mode::User,
+            &[i(0, 1, 2, 3, 0x03)],
+            &[(1, USER_END)],
+            TrapCause::LoadAccessFault,
+            USER_END,
+        );
+        expect_trap(
+            engine,
+            Mode::User,
+            &[s(0, 2, 1, 0)],
+            &[(1, USER_END)],
+            TrapCause::StoreAccessFault,
+            USER_END,
+        );
+        // machine mode reaches the top of memory
+        let mut m = rig(engine, Mode::Machine, &[i(0, 1, 2, 3, 0x03), s(0, 3, 1, 0)]);
+        m.set_reg(1, 0xffff_fffc);
+        m.mem.store_u32(0xffff_fffc, 77);
+        m.steps(2).unwrap();
+        assert_eq!(m.reg(3), 77, "{engine:?}");
+        expect_trap(
+            engine,
+            Mode::Machine,
+            &[i(0, 1, 2, 3, 0x03)],
+            &[(1, 0xffff)],
+            TrapCause::LoadAccessFault,
+            0xffff,
+        );
+        expect_trap(
+            engine,
+            Mode::Machine,
+            &[i(0, 1, 2, 3, 0x03)],
+            &[(1, 0xffff_fffe)],
+            TrapCause::LoadAddressMisaligned,
+            0xffff_fffe,
+        );
+    }
+}
+
+#[test]
 fn fetch_faults() {
     for engine in ENGINES {
         // user mode cannot execute kernel memory

@@ -11,7 +11,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
 
 use super::cache::Code;
-use super::context::JitContext;
+use super::context::{offsets, JitContext};
 use super::translate::{Env, GuestBlock, Translator};
 
 type Trampoline = unsafe extern "C" fn(*mut JitContext, Code);
@@ -56,8 +56,12 @@ impl Compiler {
             .map_err(|e| format!("cranelift ISA: {e}"))?;
         let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
         let pointer = module.target_config().pointer_type();
+        // (ctx, user cycles, cycle limit): the counts travel in registers
+        // from block to block and reach the context only at exits to Rust.
         let mut block_sig = Signature::new(CallConv::Tail);
         block_sig.params.push(AbiParam::new(pointer));
+        block_sig.params.push(AbiParam::new(types::I64));
+        block_sig.params.push(AbiParam::new(types::I64));
         let mut note_sig = module.make_signature();
         note_sig.params.push(AbiParam::new(pointer));
         note_sig.params.push(AbiParam::new(types::I32));
@@ -94,7 +98,11 @@ impl Compiler {
             b.seal_block(entry);
             let (ctx, code) = (b.block_params(entry)[0], b.block_params(entry)[1]);
             let block_sig = b.import_signature(self.block_sig.clone());
-            b.ins().call_indirect(block_sig, code, &[ctx]);
+            let flags = cranelift_codegen::ir::MemFlagsData::trusted();
+            let cycles = b.ins().load(types::I64, flags, ctx, offsets::CYCLES);
+            let limit = b.ins().load(types::I64, flags, ctx, offsets::CYCLE_LIMIT);
+            b.ins()
+                .call_indirect(block_sig, code, &[ctx, cycles, limit]);
             b.ins().return_(&[]);
             b.finalize(self.module.target_config());
         }

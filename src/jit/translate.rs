@@ -151,10 +151,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         b.seal_block(entry);
         let ctx = b.block_params(entry)[0];
         let mem_base = b.ins().iconst(types::I64, env.mem_base);
-        let cycles_at_entry = b.ins().load(types::I64, flags(), ctx, offsets::CYCLES);
+        let cycles_at_entry = b.block_params(entry)[1];
         let cycles = b.declare_var(types::I64);
         b.def_var(cycles, cycles_at_entry);
-        let limit = b.ins().load(types::I64, flags(), ctx, offsets::CYCLE_LIMIT);
+        let limit = b.block_params(entry)[2];
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
         Self {
             b,
@@ -257,11 +257,16 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().store(flags(), value, self.ctx, offset);
     }
 
+    /// The cycle count after `completed` instructions of this iteration.
+    fn cycles_after(&mut self, completed: usize) -> Value {
+        let cycles = self.b.use_var(self.cycles);
+        self.b.ins().iadd_imm_u(cycles, completed as i64)
+    }
+
     /// Writes back registers and the cycle count after `completed` instructions.
     fn commit(&mut self, completed: usize) {
         self.write_back();
-        let cycles = self.b.use_var(self.cycles);
-        let cycles = self.b.ins().iadd_imm_u(cycles, completed as i64);
+        let cycles = self.cycles_after(completed);
         self.b
             .ins()
             .store(flags(), cycles, self.ctx, offsets::CYCLES);
@@ -287,14 +292,11 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Continues at `target`: in the successor's translation if there is
     /// one (a tail call through the pc-to-code table), else back in Rust.
     fn continue_at(&mut self, target: Value, completed: usize) {
-        self.commit(completed);
-        self.store_ctx_u32(target, offsets::PC);
-        let exit_code = self.u32_const(Exit::Jump as u32);
-        self.store_ctx_u32(exit_code, offsets::EXIT);
         if !self.env.chain {
-            self.b.ins().return_(&[]);
-            return;
+            return self.exit(Exit::Jump, target, completed);
         }
+        self.write_back();
+        let cycles = self.cycles_after(completed);
         let miss = self.b.create_block();
         let have_page = self.b.create_block();
         let have_code = self.b.create_block();
@@ -318,12 +320,19 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().brif(code, have_code, NO_ARGS, miss, NO_ARGS);
         self.b.switch_to_block(have_code);
         self.b.seal_block(have_code);
+        let args = [self.ctx, cycles, self.limit];
         self.b
             .ins()
-            .return_call_indirect(self.block_sig, code, &[self.ctx]);
+            .return_call_indirect(self.block_sig, code, &args);
         self.b.switch_to_block(miss);
         self.b.seal_block(miss);
         self.b.set_cold_block(miss);
+        self.b
+            .ins()
+            .store(flags(), cycles, self.ctx, offsets::CYCLES);
+        self.store_ctx_u32(target, offsets::PC);
+        let exit_code = self.u32_const(Exit::Jump as u32);
+        self.store_ctx_u32(exit_code, offsets::EXIT);
         self.b.ins().return_(&[]);
     }
 
@@ -555,28 +564,29 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Checks a data access of `size` bytes at `addr` (access first, then
     /// alignment, as the machine does) with one branch to a cold trap exit.
     fn check_access(&mut self, addr: Value, size: u32, store: bool, pc: u32, completed: usize) {
-        let denied = if self.block.machine_mode {
-            self.b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThan, addr, i64::from(USER_START))
+        // One compare for both checks: rotating the offset into the allowed
+        // range right by log2(size) moves misaligned low bits to the top, so
+        // that a misaligned address compares above any limit.
+        let shift = size.trailing_zeros();
+        let allowed_end = if self.block.machine_mode {
+            0u32.wrapping_sub(USER_START)
         } else {
-            let offset = self
-                .b
-                .ins()
-                .iadd_imm_u(addr, i64::from(USER_START.wrapping_neg()));
-            self.b.ins().icmp_imm_u(
-                IntCC::UnsignedGreaterThanOrEqual,
-                offset,
-                i64::from(USER_END - USER_START),
-            )
+            USER_END - USER_START
         };
-        let bad = if size > 1 {
-            let low = self.b.ins().band_imm_u(addr, i64::from(size - 1));
-            let misaligned = self.b.ins().icmp_imm_u(IntCC::NotEqual, low, 0);
-            self.b.ins().bor(denied, misaligned)
+        let offset = self
+            .b
+            .ins()
+            .iadd_imm_u(addr, i64::from(USER_START.wrapping_neg()));
+        let rotated = if shift > 0 {
+            self.b.ins().rotr_imm_u(offset, i64::from(shift))
         } else {
-            denied
+            offset
         };
+        let limit = i64::from(allowed_end >> shift);
+        let bad = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
         let (access, alignment) = if store {
             (
                 TrapCause::StoreAccessFault,
@@ -586,6 +596,17 @@ impl<'a, 'f> Translator<'a, 'f> {
             (TrapCause::LoadAccessFault, TrapCause::LoadAddressMisaligned)
         };
         self.cold_if(bad, |t| {
+            // Access comes before alignment, as in the machine.
+            let denied = if t.block.machine_mode {
+                t.b.ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, addr, i64::from(USER_START))
+            } else {
+                t.b.ins().icmp_imm_u(
+                    IntCC::UnsignedGreaterThanOrEqual,
+                    offset,
+                    i64::from(USER_END - USER_START),
+                )
+            };
             let access = t.u32_const(access.number());
             let alignment = t.u32_const(alignment.number());
             let cause = t.b.ins().select(denied, access, alignment);
