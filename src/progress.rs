@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
 /// Cycles an engine runs between two looks at the clock.
-pub const SLICE_CYCLES: u64 = 20_000_000;
+pub const SLICE_CYCLES: u64 = 4_000_000;
 
 /// A progress line that shows itself once a run has lasted a second.
 pub struct Progress {
@@ -34,14 +34,15 @@ impl Progress {
         }
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
-            );
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
         let mips = user_cycles as f64 / elapsed.as_secs_f64() / 1e6;
-        bar.set_message(format!("{user_cycles} user cycles, {mips:.1} guest MIPS"));
+        bar.set_message(format!(
+            "{:.1} s, {user_cycles} user cycles, {mips:.1} guest MIPS",
+            elapsed.as_secs_f64()
+        ));
     }
 
     /// Removes the line.

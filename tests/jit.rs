@@ -59,3 +59,23 @@ fn translated_code_runs_most_cycles_of_a_long_program() {
         report.user_cycles
     );
 }
+
+#[test]
+fn running_in_progress_slices_changes_nothing() {
+    let program = GuestRun::new("recursion").program(KERNEL_ELF);
+    for engine in [Engine::Interp, Engine::Jit] {
+        let run = |progress: bool| {
+            let config = Config {
+                engine,
+                capture_output: true,
+                progress,
+                ..Config::default()
+            };
+            Session::new(&program, config).unwrap().run()
+        };
+        let (plain, sliced) = (run(false), run(true));
+        assert_eq!(sliced.outcome, plain.outcome, "{engine:?}");
+        assert_eq!(sliced.user_cycles, plain.user_cycles, "{engine:?}");
+        assert_eq!(sliced.stdout, plain.stdout, "{engine:?}");
+    }
+}
