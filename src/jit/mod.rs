@@ -28,7 +28,7 @@ pub use translate::MAX_BLOCK_INSNS;
 use translate::{Env, GuestBlock};
 
 /// Entries of a block before it is translated, by default.
-pub const DEFAULT_THRESHOLD: u32 = 50;
+pub const DEFAULT_THRESHOLD: u32 = 1000;
 
 /// How the JIT behaves.
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +72,10 @@ const UNTRANSLATABLE: u32 = u32::MAX;
 
 /// The JIT engine of one machine.
 pub struct JitEngine {
-    compiler: Compiler,
+    /// Made at the first translation, so that short runs never pay for it;
+    /// `Err` when Cranelift cannot target this host (everything is then
+    /// interpreted).
+    compiler: Option<Result<Compiler, String>>,
     cache: CodeCache,
     entry_counts: HashMap<(bool, u32), u32>,
     options: JitOptions,
@@ -92,7 +95,7 @@ impl JitEngine {
     /// A JIT engine for one machine.
     pub fn new(options: JitOptions) -> Result<Self, String> {
         Ok(Self {
-            compiler: Compiler::new()?,
+            compiler: None,
             cache: CodeCache::new(),
             entry_counts: HashMap::new(),
             options,
@@ -150,7 +153,11 @@ impl JitEngine {
         };
         // SAFETY: `code` was translated for this machine, whose memory and
         // this engine's tables are alive and unmoved.
-        unsafe { self.compiler.enter(&mut ctx, code) };
+        let compiler = match &self.compiler {
+            Some(Ok(compiler)) => compiler,
+            _ => unreachable!("translated code exists only once the compiler does"),
+        };
+        unsafe { compiler.enter(&mut ctx, code) };
         self.stats.entries += 1;
         let ran = ctx.cycles - m.user_cycles;
         self.stats.translated_cycles += ran;
@@ -210,7 +217,14 @@ impl JitEngine {
                 .then_some(note_store as *const u8 as i64),
         };
         let started = Instant::now();
-        let result = self.compiler.compile(&block, env);
+        let compiler = self.compiler.get_or_insert_with(|| {
+            Compiler::new()
+                .inspect_err(|error| tracing::warn!(%error, "the JIT is unavailable; interpreting"))
+        });
+        let result = match compiler {
+            Ok(compiler) => compiler.compile(&block, env),
+            Err(error) => Err(error.clone()),
+        };
         self.stats.compile_seconds += started.elapsed().as_secs_f64();
         match result {
             Ok(code) => {
