@@ -382,7 +382,7 @@ mod tests {
         // sw a1, -4(sp)
         let s = decode(0xfeb12e23);
         assert_eq!((s.op, s.rs1, s.rs2, s.imm as i32), (Opcode::Sw, 2, 11, -4));
-        // beq zero, zero, -2048 (largest negative branch offset... of 13 bits is -4096)
+        // beq zero, zero, -4096: the most negative branch offset
         let b = decode(0x80000063);
         assert_eq!((b.op, b.imm as i32), (Opcode::Beq, -4096));
         // jal ra, +2046 * 2

@@ -448,14 +448,3 @@ pub fn load_program_file(
     Program::from_bytes(&bytes, bare, &kernel_bytes, kernel.is_some())
         .map_err(|LoadError(msg)| anyhow::anyhow!("{}: {msg}", path.display()))
 }
-
-impl Sink {
-    /// A sink for the CLI's guest output, or one kept in memory.
-    pub fn new(capture: bool, stderr: bool) -> Self {
-        match (capture, stderr) {
-            (true, _) => Sink::Buffer(Vec::new()),
-            (false, false) => Sink::Stdout,
-            (false, true) => Sink::Stderr,
-        }
-    }
-}
