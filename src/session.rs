@@ -445,6 +445,12 @@ pub fn load_program_file(
         Some(k) => read(k)?,
         None => KERNEL_ELF.to_vec(),
     };
-    Program::from_bytes(&bytes, bare, &kernel_bytes, kernel.is_some())
-        .map_err(|LoadError(msg)| anyhow::anyhow!("{}: {msg}", path.display()))
+    Program::from_bytes(&bytes, bare, &kernel_bytes, kernel.is_some()).map_err(|LoadError(msg)| {
+        // Name the file the problem is in.
+        let file = match kernel {
+            Some(kernel) if msg.starts_with("kernel ELF") => kernel,
+            _ => path,
+        };
+        anyhow::anyhow!("{}: {msg}", file.display())
+    })
 }
