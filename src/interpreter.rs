@@ -36,13 +36,19 @@ impl Interpreter {
         if !m.can_fetch(pc) {
             return m.raise(TrapCause::InstructionFault, pc);
         }
-        let word = m.mem.load_u32(pc);
-        let slot = &mut self.decoded[(pc >> 2) as usize % DECODE_SLOTS];
+        let insn = self.decode_at(m);
+        execute(m, &insn)
+    }
+
+    /// The instruction at the pc, decoded through the memo.
+    #[inline(always)]
+    pub fn decode_at(&mut self, m: &Machine) -> Instruction {
+        let word = m.mem.load_u32(m.pc);
+        let slot = &mut self.decoded[(m.pc >> 2) as usize % DECODE_SLOTS];
         if slot.word != word {
             *slot = decode(word);
         }
-        let insn = *slot;
-        execute(m, &insn)
+        *slot
     }
 
     /// Runs until the guest halts, a stop, or `max_cycles` user cycles.

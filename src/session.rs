@@ -318,8 +318,7 @@ impl Session {
             chain: !diff,
             track_pages: diff,
         };
-        let mut engine =
-            JitEngine::new(options).map_err(|e| Stop::Io(format!("cannot start the JIT: {e}")))?;
+        let mut engine = JitEngine::new(options);
         let result = match &mut self.reference {
             None => run_in_slices(max_cycles, progress, &mut self.machine, |m, limit| {
                 engine.run(m, Some(limit))

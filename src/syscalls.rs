@@ -232,8 +232,12 @@ fn user_bytes(
     len_reg: usize,
 ) -> Result<Vec<u8>, SyscallError> {
     let (ptr, len) = (guest.user_reg(ptr_reg), guest.user_reg(len_reg));
-    match guest.bytes(ptr, len) {
-        Some(bytes) if len <= MAX_GUEST_BUFFER => Ok(bytes),
-        _ => invalid(format!("guest buffer {ptr:#010x} + {len} is out of range")),
+    // Bound the length before copying anything.
+    let bytes = (len <= MAX_GUEST_BUFFER)
+        .then(|| guest.bytes(ptr, len))
+        .flatten();
+    match bytes {
+        Some(bytes) => Ok(bytes),
+        None => invalid(format!("guest buffer {ptr:#010x} + {len} is out of range")),
     }
 }

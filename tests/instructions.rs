@@ -97,7 +97,6 @@ fn rig(engine: Engine, mode: Mode, code: &[u32]) -> Rig {
             chain: false,
             track_pages: false,
         })
-        .expect("JIT")
     });
     Rig {
         m: machine(mode, code),

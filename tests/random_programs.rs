@@ -380,9 +380,7 @@ fn run(program: &Program, jit_threshold: Option<u32>) -> EndState {
                 threshold,
                 ..JitOptions::default()
             };
-            JitEngine::new(options)
-                .expect("JIT")
-                .run(&mut m, Some(MAX_CYCLES))
+            JitEngine::new(options).run(&mut m, Some(MAX_CYCLES))
         }
     });
     let registers = (0..32)

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::decoder::decode;
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
@@ -92,16 +91,16 @@ extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
 }
 
 impl JitEngine {
-    /// A JIT engine for one machine.
-    pub fn new(options: JitOptions) -> Result<Self, String> {
-        Ok(Self {
+    /// A JIT engine for one machine (Cranelift is set up at the first translation).
+    pub fn new(options: JitOptions) -> Self {
+        Self {
             compiler: None,
             cache: CodeCache::new(),
             entry_counts: HashMap::new(),
             options,
             interpreter: Interpreter::new(),
             stats: JitStats::default(),
-        })
+        }
     }
 
     /// Runs until the guest halts, a stop, or `max_cycles` user cycles.
@@ -261,7 +260,7 @@ impl JitEngine {
             if m.user_cycles >= limit {
                 return Err(Stop::CycleLimit { limit, pc: m.pc });
             }
-            let ends_block = decode(m.mem.load_u32(m.pc)).op.ends_block();
+            let ends_block = self.interpreter.decode_at(m).op.ends_block();
             self.interpreter.step(m)?;
             steps += 1;
             if ends_block

@@ -184,13 +184,13 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Guest address of register variable `idx` (32 is the x0 sink).
-    fn reg_addr(&self, idx: usize) -> i32 {
+    fn reg_addr(&self, idx: usize) -> u32 {
         let offset = if idx == SINK {
             X0_SINK_OFFSET
         } else {
             4 * idx as u32
         };
-        (self.reg_file + offset) as i32
+        self.reg_file + offset
     }
 
     /// Host pointer to guest address `addr` (an i32 value).
@@ -202,7 +202,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn load_reg_from_memory(&mut self, idx: usize) -> Value {
         // The register files sit at 0xffff_xxxx: address them from mem_base
         // with an unsigned 32-bit offset.
-        let addr = self.reg_addr(idx) as u32;
+        let addr = self.reg_addr(idx);
         let base = self
             .b
             .ins()
@@ -211,7 +211,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     fn store_reg_to_memory(&mut self, idx: usize, value: Value) {
-        let addr = self.reg_addr(idx) as u32;
+        let addr = self.reg_addr(idx);
         let base = self
             .b
             .ins()
@@ -687,10 +687,10 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// The end of a taken branch or JAL to a static target.
     fn jump_to(&mut self, target: u32, pc: u32, completed: usize) {
-        let target_value = self.u32_const(target);
         if !target.is_multiple_of(4) {
             let cause = self.u32_const(TrapCause::InstructionMisaligned.number());
-            self.exit_trap(cause, target_value, pc, completed);
+            let target = self.u32_const(target);
+            self.exit_trap(cause, target, pc, completed);
         } else {
             self.continue_static(target, completed + 1);
         }
