@@ -143,7 +143,7 @@ fn main() {
         );
         let reference = with_reference.then(|| {
             let start = Instant::now();
-            let run = oracle::run_oracle(&elf, false, HostIo::captured())
+            let run = oracle::run_oracle(&elf, false, HostIo::captured(), 20)
                 .expect("reference executor runs");
             let elapsed = start.elapsed().as_secs_f64();
             assert_eq!(run.user_cycles, cycles, "{name}: reference cycles differ");

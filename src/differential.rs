@@ -1,8 +1,8 @@
 //! Differential mode: the JIT and the interpreter run the same program in
 //! lockstep, each on its own machine. After every unit of JIT execution (one
 //! translated block, or one interpreted block) the interpreter takes the same
-//! number of steps, and pc, mode, cycle count, both register files, MEPC and
-//! every page either machine wrote must agree. The first divergence stops the
+//! number of steps, and pc, mode, cycle count, segment and paging cycles,
+//! both register files, MEPC and every page either machine wrote must agree. The first divergence stops the
 //! run with a report of the block, its instructions and both states.
 
 use std::fmt::Write as _;
@@ -90,9 +90,7 @@ fn interpreter_step(
     m: &mut Machine,
     limit: u64,
 ) -> Result<(), Stop> {
-    if m.user_cycles >= limit {
-        return Err(Stop::CycleLimit { limit, pc: m.pc });
-    }
+    m.before_instruction(limit)?;
     interpreter.step(m)
 }
 
@@ -146,6 +144,12 @@ fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Resul
         differences.push(format!(
             "user cycles: JIT {}, interpreter {}",
             a.user_cycles, b.user_cycles
+        ));
+    }
+    if a.cycle_model.position() != b.cycle_model.position() {
+        let ((sa, pa), (sb, pb)) = (a.cycle_model.position(), b.cycle_model.position());
+        differences.push(format!(
+            "segments finished and paging cycles: JIT {sa} and {pa}, interpreter {sb} and {pb}"
         ));
     }
     for i in 0..STATE_WORDS {

@@ -4,6 +4,7 @@
 
 use sha2::digest::generic_array::GenericArray;
 
+use crate::cycle_model::Access;
 use crate::machine::{Halt, HaltKind, Machine};
 use crate::memory::GuestMemory;
 use crate::platform::{host_call, reg, GLOBAL_OUTPUT_ADDR, MAX_IO_BYTES, MAX_SHA_COUNT};
@@ -158,6 +159,7 @@ impl Machine {
             });
         }
         self.set_reg(reg::A0, remaining);
+        self.cycle_model.access_range(ptr, remaining, Access::Write);
         let mut cycles = 1;
         let mut src = bytes.iter().copied();
         while remaining > 0 && !ptr.is_multiple_of(4) {
@@ -175,7 +177,9 @@ impl Machine {
                     ptr += 4;
                     remaining -= 4;
                 } else {
-                    self.mem.store_u32(SAFE_WRITE_ADDR + 4 * slot, 0);
+                    let pad = SAFE_WRITE_ADDR + 4 * slot;
+                    self.cycle_model.access(pad, Access::Write);
+                    self.mem.store_u32(pad, 0);
                 }
             }
             cycles += 1;
@@ -238,6 +242,13 @@ impl Machine {
             .all(|(i, &k)| self.mem.load_u32(k_table.wrapping_add(4 * i as u32)) == k);
         if !k_matches {
             return Err(self.unsupported("SHA2 with round constants other than SHA-256's"));
+        }
+        self.cycle_model.access_range(state_in, 32, Access::Read);
+        self.cycle_model.access_range(state_out, 32, Access::Write);
+        if count > 0 {
+            self.cycle_model.access_range(k_table, 256, Access::Read);
+            self.cycle_model
+                .access_range(data, 64 * count, Access::Read);
         }
         let load_be = |m: &Self, at: u32| u32::from_be_bytes(m.mem.load_u32(at).to_le_bytes());
         let mut state = [0u32; 8];

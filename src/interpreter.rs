@@ -1,6 +1,7 @@
 //! The reference interpreter: one instruction at a time, written to be
 //! obviously right. It is the definition the JIT is tested against.
 
+use crate::cycle_model::Access;
 use crate::decoder::{decode, Instruction, Opcode};
 use crate::machine::Machine;
 use crate::trap::{Stop, TrapCause};
@@ -36,6 +37,7 @@ impl Interpreter {
         if !m.can_fetch(pc) {
             return m.raise(TrapCause::InstructionFault, pc);
         }
+        m.cycle_model.access(pc, Access::Read);
         let insn = self.decode_at(m);
         execute(m, &insn)
     }
@@ -55,9 +57,7 @@ impl Interpreter {
     pub fn run(&mut self, m: &mut Machine, max_cycles: Option<u64>) -> Result<(), Stop> {
         let limit = max_cycles.unwrap_or(u64::MAX);
         while m.halt.is_none() {
-            if m.user_cycles >= limit {
-                return Err(Stop::CycleLimit { limit, pc: m.pc });
-            }
+            m.before_instruction(limit)?;
             self.step(m)?;
         }
         Ok(())
@@ -182,6 +182,8 @@ fn load(m: &mut Machine, insn: &Instruction, addr: u32) -> Result<(), Stop> {
     if !m.can_access(addr) {
         return m.raise(TrapCause::LoadAccessFault, addr);
     }
+    // The word is read before its alignment is checked.
+    m.cycle_model.access(addr, Access::Read);
     if !addr.is_multiple_of(access_size(insn.op)) {
         return m.raise(TrapCause::LoadAddressMisaligned, addr);
     }
@@ -203,9 +205,12 @@ fn store(m: &mut Machine, insn: &Instruction, addr: u32, value: u32) -> Result<(
     if !m.can_access(addr) {
         return m.raise(TrapCause::StoreAccessFault, addr);
     }
+    // The word is read (to merge into) before its alignment is checked.
+    m.cycle_model.access(addr, Access::Read);
     if !addr.is_multiple_of(access_size(insn.op)) {
         return m.raise(TrapCause::StoreAddressMisaligned, addr);
     }
+    m.cycle_model.access(addr, Access::Write);
     match insn.op {
         Opcode::Sb => m.mem.store_u8(addr, value as u8),
         Opcode::Sh => m.mem.store_u16(addr, value as u16),

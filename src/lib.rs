@@ -5,6 +5,7 @@
 //! path ([`trap`]) and host calls ([`host_calls`], [`syscalls`], [`host`]).
 //! [`loader`] reads program files; [`session`] is the API a prover embeds.
 
+pub mod cycle_model;
 pub mod decoder;
 pub mod differential;
 pub mod host;

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::cycle_model::{Access, CycleModel};
 use crate::host::HostIo;
 use crate::memory::GuestMemory;
 use crate::platform::*;
@@ -47,6 +48,8 @@ pub struct Machine {
     pub io: HostIo,
     /// Set when the guest halts.
     pub halt: Option<Halt>,
+    /// Paging and segments (off unless the session turns it on).
+    pub cycle_model: CycleModel,
     /// The user trap whose kernel handler is running, for fault reports.
     pending_user_trap: Option<Trap>,
 }
@@ -61,6 +64,7 @@ impl Machine {
             user_cycles: 0,
             io,
             halt: None,
+            cycle_model: CycleModel::user_only(),
             pending_user_trap: None,
         })
     }
@@ -71,13 +75,51 @@ impl Machine {
         let pc = self.mem.load_u32(SUSPEND_PC_ADDR);
         self.machine_mode = self.mem.load_u32(SUSPEND_MODE_ADDR) != 0;
         self.pc = pc;
-        for i in 0..8 {
-            self.mem.store_u32(GLOBAL_INPUT_ADDR + 4 * i, 0);
-        }
+        self.write_input_digest();
         if pc < USER_START {
             return Err(self.fault_now(TrapCause::InstructionFault, pc, pc));
         }
         Ok(())
+    }
+
+    /// What every segment starts with: SUSPEND_PC and SUSPEND_MODE are read
+    /// and the (all-zero) input digest written. This dirties the page of the
+    /// register files, so register writes never page in a segment.
+    fn write_input_digest(&mut self) {
+        self.cycle_model.access(SUSPEND_PC_ADDR, Access::Read);
+        self.cycle_model.access(SUSPEND_MODE_ADDR, Access::Read);
+        for i in 0..8 {
+            self.mem.store_u32(GLOBAL_INPUT_ADDR + 4 * i, 0);
+        }
+        self.cycle_model
+            .access_range(GLOBAL_INPUT_ADDR, 32, Access::Write);
+    }
+
+    /// What comes before every instruction: the run stops at `limit` user
+    /// cycles, and a full segment ends (the machine suspends and resumes at
+    /// the same pc in a new segment).
+    #[inline(always)]
+    pub fn before_instruction(&mut self, limit: u64) -> Result<(), Stop> {
+        if self.user_cycles >= limit {
+            return Err(Stop::CycleLimit { limit, pc: self.pc });
+        }
+        if self.cycle_model.segment_full(self.user_cycles) {
+            self.split_segment();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn split_segment(&mut self) {
+        // Suspend: the pc and mode are saved (the register files are
+        // written back to the same, already dirty, page).
+        self.mem.store_u32(SUSPEND_PC_ADDR, self.pc);
+        self.mem
+            .store_u32(SUSPEND_MODE_ADDR, u32::from(self.machine_mode));
+        self.cycle_model.access(SUSPEND_PC_ADDR, Access::Write);
+        self.cycle_model.access(SUSPEND_MODE_ADDR, Access::Write);
+        self.cycle_model.split(self.user_cycles);
+        self.write_input_digest();
     }
 
     /// Address of the current mode's register file.
@@ -145,7 +187,9 @@ impl Machine {
             pc: self.pc,
             addr,
         };
-        let handler = self.mem.load_u32(TRAP_DISPATCH_ADDR + 4 * cause.number());
+        let dispatch_slot = TRAP_DISPATCH_ADDR + 4 * cause.number();
+        self.cycle_model.access(dispatch_slot, Access::Read);
+        let handler = self.mem.load_u32(dispatch_slot);
         if self.machine_mode {
             return Err(self.machine_fault(trap));
         }
@@ -194,6 +238,7 @@ impl Machine {
 
     /// Saves the user pc in MEPC and continues at `handler` in machine mode.
     fn enter_kernel(&mut self, handler: u32) {
+        self.cycle_model.access(MEPC_ADDR, Access::Write);
         self.mem.store_u32(MEPC_ADDR, self.pc);
         self.pc = handler;
         self.machine_mode = true;
@@ -204,6 +249,7 @@ impl Machine {
         if self.machine_mode {
             return self.host_call();
         }
+        self.cycle_model.access(ECALL_DISPATCH_ADDR, Access::Read);
         let dispatch = self.mem.load_u32(ECALL_DISPATCH_ADDR);
         if dispatch < USER_START {
             return Err(Stop::Fault(Fault {
@@ -238,6 +284,7 @@ impl Machine {
                 reason: FaultReason::MretInUserMode,
             }));
         }
+        self.cycle_model.access(MEPC_ADDR, Access::Read);
         let mepc = self.mem.load_u32(MEPC_ADDR);
         if mepc < USER_START {
             return Err(self.fault_now(TrapCause::InstructionFault, self.pc, mepc));

@@ -38,6 +38,14 @@ enum EngineArg {
     Diff,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CyclesArg {
+    /// User, paging and reserved cycles, split into segments as proving will.
+    Total,
+    /// User cycles only (no paging model: the fastest run).
+    User,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a program: a user ELF (under the built-in kernel), a RISC Zero
@@ -69,6 +77,13 @@ enum Command {
         /// Stop after this many user cycles.
         #[arg(long, value_name = "N")]
         max_cycles: Option<u64>,
+        /// Segment size for the cycle model: 2^N cycles, N from 13 to 24.
+        #[arg(long, value_name = "N", default_value_t = zkjit::cycle_model::DEFAULT_PO2,
+              value_parser = clap::value_parser!(u32).range(13..=24))]
+        po2: u32,
+        /// Which cycles to count.
+        #[arg(long, value_enum, default_value = "total")]
+        cycles: CyclesArg,
         /// Set a guest environment variable (SYS_GETENV); repeatable.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
@@ -112,6 +127,8 @@ fn main() -> ExitCode {
             journal,
             stats_json,
             max_cycles,
+            po2,
+            cycles,
             env,
             seed,
             quiet,
@@ -129,6 +146,8 @@ fn main() -> ExitCode {
                 journal,
                 stats_json,
                 max_cycles,
+                po2,
+                user_cycles_only: cycles == CyclesArg::User,
                 env,
                 seed,
                 quiet,
@@ -155,6 +174,8 @@ struct RunOptions {
     journal: Option<PathBuf>,
     stats_json: Option<PathBuf>,
     max_cycles: Option<u64>,
+    po2: u32,
+    user_cycles_only: bool,
     env: Vec<String>,
     seed: Option<u64>,
     quiet: bool,
@@ -183,6 +204,8 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         random_seed: opts.seed,
         jit_threshold: opts.jit_threshold,
         progress: !opts.quiet && std::io::stderr().is_terminal(),
+        po2: Some(opts.po2),
+        user_cycles_only: opts.user_cycles_only,
     };
     let report = Session::new(&program, config)?.run();
     if let Some(file) = &opts.journal {
@@ -194,9 +217,21 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         std::fs::write(file, json + "\n")
             .with_context(|| format!("cannot write stats {}", file.display()))?;
     }
+    let cycles = match &report.cycles {
+        Some(c) => format!(
+            "{} user + {} paging + {} reserved = {} total cycles in {} segment{} (po2 {})",
+            c.user_cycles,
+            c.paging_cycles,
+            c.reserved_cycles,
+            c.total_cycles,
+            c.segments,
+            if c.segments == 1 { "" } else { "s" },
+            c.po2,
+        ),
+        None => format!("{} user cycles", report.user_cycles),
+    };
     let timing = format!(
-        "{} user cycles, {:.3} s, {:.1} guest MIPS [{}]",
-        report.user_cycles,
+        "{cycles}, {:.3} s, {:.1} guest MIPS [{}]",
         report.wall_seconds,
         report.guest_mips(),
         report.engine.name()

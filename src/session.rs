@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cycle_model::{CycleModel, CycleSummary, Segment, DEFAULT_PO2, PO2_RANGE};
 use crate::differential;
 use crate::host::{HostIo, Sink};
 use crate::interpreter::Interpreter;
@@ -79,6 +80,29 @@ pub struct Config {
     pub jit_threshold: Option<u32>,
     /// Show a live progress line on stderr when the run lasts over a second.
     pub progress: bool,
+    /// Segment size of the cycle model, as log2 of its cycles (13 to 24;
+    /// default [`DEFAULT_PO2`]).
+    pub po2: Option<u32>,
+    /// Count user cycles only: no paging, no segments (the fastest run).
+    pub user_cycles_only: bool,
+}
+
+impl Config {
+    /// The cycle model this configuration asks for.
+    fn cycle_model(&self) -> anyhow::Result<CycleModel> {
+        if self.user_cycles_only {
+            return Ok(CycleModel::user_only());
+        }
+        let po2 = self.po2.unwrap_or(DEFAULT_PO2);
+        if !PO2_RANGE.contains(&po2) {
+            anyhow::bail!(
+                "segment po2 {po2} is out of range: provers take {} to {}",
+                PO2_RANGE.start(),
+                PO2_RANGE.end()
+            );
+        }
+        Ok(CycleModel::new(po2))
+    }
 }
 
 /// How a run ended.
@@ -99,6 +123,8 @@ pub struct Report {
     pub engine: Engine,
     /// User cycles executed.
     pub user_cycles: u64,
+    /// Segments, paging and total cycles (unless only user cycles were counted).
+    pub cycles: Option<CycleSummary>,
     /// Wall-clock time of the run.
     pub wall_seconds: f64,
     /// The journal (fd 3) bytes.
@@ -122,6 +148,18 @@ pub struct Stats {
     pub halt: &'static str,
     /// User cycles executed.
     pub user_cycles: u64,
+    /// Segment size (log2 of cycles) the run was split at.
+    pub po2: Option<u32>,
+    /// Segments proving will take.
+    pub segments: Option<u64>,
+    /// Paging cycles, over all segments.
+    pub paging_cycles: Option<u64>,
+    /// Reserved cycles, over all segments.
+    pub reserved_cycles: Option<u64>,
+    /// All cycles proving will cost: user + paging + reserved.
+    pub total_cycles: Option<u64>,
+    /// Each segment: its po2 and its cycles.
+    pub per_segment: Option<Vec<Segment>>,
     /// The engine.
     pub engine: Engine,
     /// Wall-clock seconds of the run.
@@ -171,10 +209,17 @@ impl Report {
             }
             Outcome::Stopped(_) => ("fault", None),
         };
+        let cycles = self.cycles.as_ref();
         Stats {
             exit_code: self.exit_code(),
             halt,
             user_cycles: self.user_cycles,
+            po2: cycles.map(|c| c.po2),
+            segments: cycles.map(|c| c.segments),
+            paging_cycles: cycles.map(|c| c.paging_cycles),
+            reserved_cycles: cycles.map(|c| c.reserved_cycles),
+            total_cycles: cycles.map(|c| c.total_cycles),
+            per_segment: cycles.map(|c| c.per_segment.clone()),
             engine: self.engine,
             wall_seconds: self.wall_seconds,
             guest_mips: self.guest_mips(),
@@ -220,9 +265,14 @@ impl Session {
                 .get_or_insert_with(|| HostIo::process().next_random_seed());
         }
         // In differential mode output is kept, compared, then passed on.
-        let machine = Self::load(program, &config, config.capture_output || diff)?;
+        let mut machine = Self::load(program, &config, config.capture_output || diff)?;
+        machine.cycle_model = config.cycle_model()?;
         let reference = diff
-            .then(|| Self::load(program, &config, true))
+            .then(|| -> anyhow::Result<Machine> {
+                let mut reference = Self::load(program, &config, true)?;
+                reference.cycle_model = config.cycle_model()?;
+                Ok(reference)
+            })
             .transpose()?;
         Ok(Self {
             machine,
@@ -291,6 +341,7 @@ impl Session {
             outcome,
             engine: self.config.engine,
             user_cycles: self.machine.user_cycles,
+            cycles: self.machine.cycle_model.summary(self.machine.user_cycles),
             wall_seconds,
             journal: std::mem::take(&mut io.journal),
             stdout,

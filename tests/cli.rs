@@ -35,7 +35,30 @@ fn runs_hello_and_prints_a_summary() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("exit code 0 (terminate)"), "{stderr}");
-    assert!(stderr.contains("user cycles"), "{stderr}");
+    assert!(
+        stderr.contains(" paging + ") && stderr.contains("total cycles in 1 segment (po2 20)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn po2_and_user_only_cycles() {
+    let hello = guest_path("hello");
+    let hello = hello.to_str().unwrap();
+    for bad in ["12", "25", "x"] {
+        let out = zkjit(&["run", hello, "--po2", bad]);
+        assert_eq!(out.status.code(), Some(2), "--po2 {bad}");
+        assert!(text(&out.stderr).contains("--po2"), "{}", text(&out.stderr));
+    }
+    let out = zkjit(&["run", hello, "--po2", "13"]);
+    assert!(text(&out.stderr).contains("(po2 13)"), "{}", text(&out.stderr));
+    let out = zkjit(&["run", hello, "--cycles", "user"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains(" user cycles, ") && !stderr.contains("paging"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -79,6 +102,17 @@ fn input_journal_and_stats_files() {
     assert!(json["jit"]["blocks_compiled"].as_u64().is_some());
     assert!(json["user_cycles"].as_u64().unwrap() > 1000);
     assert!(json["wall_seconds"].as_f64().is_some());
+    // The cycle model: the segments add up to the totals.
+    assert_eq!(json["po2"], 20);
+    let segments = json["per_segment"].as_array().unwrap();
+    assert_eq!(json["segments"].as_u64().unwrap(), segments.len() as u64);
+    for kind in ["user_cycles", "paging_cycles", "reserved_cycles", "total_cycles"] {
+        let sum: u64 = segments.iter().map(|s| s[kind].as_u64().unwrap()).sum();
+        assert_eq!(json[kind].as_u64().unwrap(), sum, "{kind}");
+    }
+    assert!(json["paging_cycles"].as_u64().unwrap() > 0);
+    let total = json["total_cycles"].as_u64().unwrap();
+    assert!(total.is_power_of_two(), "one segment of {total} cycles");
     for path in [input, journal, stats] {
         let _ = std::fs::remove_file(path);
     }

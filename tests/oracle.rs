@@ -13,26 +13,36 @@ use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
 use zkjit::{Outcome, KERNEL_ELF};
 
-fn run_oracle(run: &GuestRun) -> anyhow::Result<OracleRun> {
+/// Segment sizes every guest is checked at.
+const PO2S: [u32; 3] = [14, 16, 20];
+
+fn run_oracle(run: &GuestRun, po2: u32) -> anyhow::Result<OracleRun> {
     let mut io = HostIo::captured();
     io.args = run.args.clone();
     io.env = run.env.clone();
     io.stdin = Box::new(std::io::Cursor::new(run.input.clone()));
     io.set_random_seed(1);
-    common::oracle::run_oracle(&common::guest(run.name), run.bare, io)
+    common::oracle::run_oracle(&common::guest(run.name), run.bare, io, po2)
 }
 
 /// Runs `run` on the oracle and on zkjit (v1compat kernel, then zkjit's own
-/// kernel) and checks that everything observable agrees.
+/// kernel) and checks that everything observable agrees: at each segment
+/// size, the cycles of every kind and the segment count too.
 fn check_against_oracle(run: GuestRun) {
-    let oracle = run_oracle(&run).unwrap_or_else(|e| panic!("{}: oracle failed: {e:#}", run.name));
     let kernel = if run.bare { KERNEL_ELF } else { V1COMPAT_ELF };
-    let ours = run.run_both(kernel);
     let name = run.name;
-    assert_eq!(exit_code(&ours), oracle.exit_code, "{name}: exit code");
-    assert_eq!(ours.user_cycles, oracle.user_cycles, "{name}: user cycles");
-    assert_eq!(ours.journal, oracle.journal, "{name}: journal");
-    assert_eq!(ours.stdout, oracle.stdout, "{name}: stdout");
+    let mut oracle_outputs = None;
+    for po2 in PO2S {
+        let oracle = run_oracle(&run, po2)
+            .unwrap_or_else(|e| panic!("{name}: oracle failed at po2 {po2}: {e:#}"));
+        let ours = run.clone().po2(po2).run_both(kernel);
+        assert_eq!(exit_code(&ours), oracle.exit_code, "{name}: exit code");
+        assert_eq!(ours.journal, oracle.journal, "{name}: journal");
+        assert_eq!(ours.stdout, oracle.stdout, "{name}: stdout");
+        common::assert_cycles_match(name, po2, &ours, &oracle);
+        oracle_outputs = Some(oracle);
+    }
+    let oracle = oracle_outputs.expect("checked at some po2");
     if !run.bare {
         let own_kernel = run.run_both(KERNEL_ELF);
         assert_eq!(
@@ -131,7 +141,10 @@ fn user_traps_stop_both_under_the_reference_kernel() {
         "panic",
     ] {
         let run = GuestRun::new("trap").args(&[what]);
-        assert!(run_oracle(&run).is_err(), "{what}: the oracle should fail");
+        assert!(
+            run_oracle(&run, 20).is_err(),
+            "{what}: the oracle should fail"
+        );
         let ours = run.run_both(V1COMPAT_ELF);
         assert!(
             matches!(ours.outcome, Outcome::Stopped(_)),

@@ -23,6 +23,7 @@ pub struct Compiler {
     builder_context: FunctionBuilderContext,
     block_sig: Signature,
     note_sig: Signature,
+    admit_sig: Signature,
     trampoline: Trampoline,
     next_id: u32,
 }
@@ -65,12 +66,19 @@ impl Compiler {
         let mut note_sig = module.make_signature();
         note_sig.params.push(AbiParam::new(pointer));
         note_sig.params.push(AbiParam::new(types::I32));
+        let mut admit_sig = module.make_signature();
+        admit_sig.params.push(AbiParam::new(pointer));
+        admit_sig.params.push(AbiParam::new(types::I32));
+        admit_sig.params.push(AbiParam::new(types::I32));
+        admit_sig.params.push(AbiParam::new(types::I64));
+        admit_sig.returns.push(AbiParam::new(types::I64));
         let mut compiler = Self {
             context: module.make_context(),
             module,
             builder_context: FunctionBuilderContext::new(),
             block_sig,
             note_sig,
+            admit_sig,
             trampoline: unreachable_trampoline,
             next_id: 0,
         };
@@ -136,7 +144,8 @@ impl Compiler {
             let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
             let block_sig = b.import_signature(self.block_sig.clone());
             let note_sig = b.import_signature(self.note_sig.clone());
-            Translator::new(&mut b, env, block, block_sig, note_sig).translate();
+            let admit_sig = b.import_signature(self.admit_sig.clone());
+            Translator::new(&mut b, env, block, block_sig, note_sig, admit_sig).translate();
             b.finalize(self.module.target_config());
         }
         self.define(id)

@@ -9,16 +9,17 @@ use std::mem::offset_of;
 pub enum Exit {
     /// Continue at `pc` (no translation there, or chaining is off).
     Jump = 0,
-    /// ECALL at `pc`, to be performed by the machine.
-    Ecall = 1,
-    /// MRET at `pc`.
-    Mret = 2,
-    /// The instruction at `pc` traps with `trap_cause` and `trap_addr`.
-    Trap = 3,
-    /// The block at `pc` needs more cycles than the limit leaves.
-    Budget = 4,
+    /// The interpreter takes over at `pc`, checking the cycle limit and the
+    /// segment before each instruction: the block there needs more cycles
+    /// than are left, or the instruction is one only the machine performs
+    /// (ECALL, MRET, EBREAK).
+    Interpret = 1,
+    /// The instruction at `pc` has passed the checks that come before an
+    /// instruction, but the interpreter performs it: it traps, or a page
+    /// access of it would pass the cycle limit or fill the segment.
+    Finish = 2,
     /// A store hit translated code; continue at `pc`.
-    CodeWritten = 5,
+    CodeWritten = 3,
 }
 
 impl Exit {
@@ -26,11 +27,9 @@ impl Exit {
     pub fn from_u32(value: u32) -> Self {
         match value {
             0 => Exit::Jump,
-            1 => Exit::Ecall,
-            2 => Exit::Mret,
-            3 => Exit::Trap,
-            4 => Exit::Budget,
-            5 => Exit::CodeWritten,
+            1 => Exit::Interpret,
+            2 => Exit::Finish,
+            3 => Exit::CodeWritten,
             other => unreachable!("translated code wrote exit {other}"),
         }
     }
@@ -42,18 +41,25 @@ impl Exit {
 pub struct JitContext {
     /// User cycles; read at block entry, written at every exit and chain.
     pub cycles: u64,
-    /// A block runs only if all its instructions fit under this count.
+    /// A block runs only if all its instructions fit under this count: the
+    /// run's limit or the segment's, whichever comes first.
     pub cycle_limit: u64,
+    /// The run's limit alone.
+    pub max_cycles: u64,
     /// Where execution continues (or the instruction the exit is about).
     pub pc: u32,
     /// An [`Exit`] number.
     pub exit: u32,
-    /// The trap cause of an [`Exit::Trap`].
-    pub trap_cause: u32,
-    /// The address of an [`Exit::Trap`] or [`Exit::CodeWritten`].
-    pub trap_addr: u32,
+    /// The address an [`Exit::CodeWritten`] store wrote.
+    pub written_addr: u32,
+    /// A page-state tag at least this means loaded in this segment.
+    pub page_read_min: u32,
+    /// A page-state tag at least this means dirty in this segment.
+    pub page_write_min: u32,
     /// The machine's memory, for calls from translated code into Rust.
     pub memory: *mut crate::memory::GuestMemory,
+    /// The machine's cycle model, for page accesses that change page state.
+    pub cycle_model: *mut crate::cycle_model::CycleModel,
 }
 
 impl Default for JitContext {
@@ -61,11 +67,14 @@ impl Default for JitContext {
         Self {
             cycles: 0,
             cycle_limit: 0,
+            max_cycles: 0,
             pc: 0,
             exit: 0,
-            trap_cause: 0,
-            trap_addr: 0,
+            written_addr: 0,
+            page_read_min: 0,
+            page_write_min: 0,
             memory: std::ptr::null_mut(),
+            cycle_model: std::ptr::null_mut(),
         }
     }
 }
@@ -81,8 +90,10 @@ pub mod offsets {
     pub const PC: i32 = offset_of!(JitContext, pc) as i32;
     /// `exit`.
     pub const EXIT: i32 = offset_of!(JitContext, exit) as i32;
-    /// `trap_cause`.
-    pub const TRAP_CAUSE: i32 = offset_of!(JitContext, trap_cause) as i32;
-    /// `trap_addr`.
-    pub const TRAP_ADDR: i32 = offset_of!(JitContext, trap_addr) as i32;
+    /// `written_addr`.
+    pub const WRITTEN_ADDR: i32 = offset_of!(JitContext, written_addr) as i32;
+    /// `page_read_min`.
+    pub const PAGE_READ_MIN: i32 = offset_of!(JitContext, page_read_min) as i32;
+    /// `page_write_min`.
+    pub const PAGE_WRITE_MIN: i32 = offset_of!(JitContext, page_write_min) as i32;
 }

@@ -15,16 +15,17 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cycle_model::{Access, CycleModel};
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
-use crate::trap::{Stop, TrapCause};
+use crate::trap::Stop;
 
 use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{Env, GuestBlock};
+use translate::{Env, GuestBlock, PagingEnv};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 1000;
@@ -90,6 +91,22 @@ extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
     unsafe { (*(*ctx).memory).note_store(addr) }
 }
 
+extern "C" fn admit_page_access(ctx: *mut JitContext, addr: u32, access: u32, needed: u64) -> u64 {
+    // SAFETY: translated code passes the context Rust entered it with,
+    // whose cycle-model pointer is live for the entry.
+    let ctx = unsafe { &mut *ctx };
+    let model = unsafe { &mut *ctx.cycle_model };
+    let access = if access == Access::Write as u32 {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    // A limit that admits anything is at least `needed`, which is positive.
+    model
+        .admit(addr, access, needed, ctx.max_cycles)
+        .unwrap_or(0)
+}
+
 impl JitEngine {
     /// A JIT engine for one machine (Cranelift is set up at the first translation).
     pub fn new(options: JitOptions) -> Self {
@@ -119,9 +136,7 @@ impl JitEngine {
     /// instruction handled), or one block in the interpreter, or a
     /// translation. Returns how many interpreter steps the unit amounts to.
     pub fn step(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
-        if m.user_cycles >= limit {
-            return Err(Stop::CycleLimit { limit, pc: m.pc });
-        }
+        m.before_instruction(limit)?;
         let steps = match self.cache.lookup(m.machine_mode, m.pc) {
             Some(code) => self.run_translated(m, code, limit)?,
             None => match self.count_entry(m) {
@@ -143,11 +158,16 @@ impl JitEngine {
         code: cache::Code,
         limit: u64,
     ) -> Result<u64, Stop> {
+        let (page_read_min, page_write_min) = m.cycle_model.tag_minimums();
         let mut ctx = JitContext {
             cycles: m.user_cycles,
-            cycle_limit: limit,
+            cycle_limit: limit.min(m.cycle_model.segment_cycle_limit()),
+            max_cycles: limit,
             pc: m.pc,
+            page_read_min,
+            page_write_min,
             memory: &mut m.mem as *mut GuestMemory,
+            cycle_model: &mut m.cycle_model as *mut CycleModel,
             ..JitContext::default()
         };
         // SAFETY: `code` was translated for this machine, whose memory and
@@ -162,30 +182,18 @@ impl JitEngine {
         self.stats.translated_cycles += ran;
         m.user_cycles = ctx.cycles;
         m.pc = ctx.pc;
-        let exit = Exit::from_u32(ctx.exit);
-        match exit {
-            Exit::Jump => return Ok(ran),
+        match Exit::from_u32(ctx.exit) {
+            Exit::Jump => Ok(ran),
             Exit::CodeWritten => {
-                self.invalidate(m, ctx.trap_addr);
-                return Ok(ran);
+                self.invalidate(m, ctx.written_addr);
+                Ok(ran)
             }
-            Exit::Budget | Exit::Ecall | Exit::Mret | Exit::Trap => {}
-        }
-        // The exit's instruction is the machine's to execute.
-        if m.user_cycles >= limit {
-            return Err(Stop::CycleLimit { limit, pc: m.pc });
-        }
-        match exit {
-            Exit::Ecall => m.ecall()?,
-            Exit::Mret => m.mret()?,
-            Exit::Trap => {
-                let cause = TrapCause::from_number(ctx.trap_cause)
-                    .expect("translated code raises known causes");
-                m.raise(cause, ctx.trap_addr)?
+            Exit::Interpret => Ok(ran + self.interpret_block(m, limit)?),
+            Exit::Finish => {
+                self.interpreter.step(m)?;
+                Ok(ran + 1)
             }
-            _ => self.interpreter.step(m)?,
         }
-        Ok(ran + 1)
     }
 
     /// Counts an entry of the block at the pc; true when it is due for translation.
@@ -214,6 +222,10 @@ impl JitEngine {
                 .options
                 .track_pages
                 .then_some(note_store as *const u8 as i64),
+            paging: m.cycle_model.enabled().then(|| PagingEnv {
+                states: m.cycle_model.states_ptr() as i64,
+                admit: admit_page_access as *const u8 as i64,
+            }),
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {
@@ -257,9 +269,7 @@ impl JitEngine {
         let mode = m.machine_mode;
         let mut steps = 0;
         loop {
-            if m.user_cycles >= limit {
-                return Err(Stop::CycleLimit { limit, pc: m.pc });
-            }
+            m.before_instruction(limit)?;
             let ends_block = self.interpreter.decode_at(m).op.ends_block();
             self.interpreter.step(m)?;
             steps += 1;

@@ -9,11 +9,12 @@ use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, SigRef, 
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 use super::context::{offsets, Exit};
+use crate::cycle_model::{Access, LEAF_TABLE_OFFSET};
 use crate::decoder::{decode, Instruction, Opcode};
 use crate::interpreter::access_size;
 use crate::memory::GuestMemory;
-use crate::platform::{MACHINE_REGS_ADDR, USER_END, USER_REGS_ADDR, USER_START, X0_SINK_OFFSET};
-use crate::trap::TrapCause;
+use crate::platform::X0_SINK_OFFSET;
+use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES, USER_END, USER_REGS_ADDR, USER_START};
 
 /// Most instructions in one block.
 pub const MAX_BLOCK_INSNS: usize = 256;
@@ -104,6 +105,28 @@ pub struct Env {
     /// `extern "C" fn(*mut JitContext, u32)` to call after every store
     /// (differential runs record the pages written).
     pub note_store: Option<i64>,
+    /// The cycle model's page states, when paging is modelled.
+    pub paging: Option<PagingEnv>,
+}
+
+/// What translated code needs to keep the cycle model's page states.
+#[derive(Clone, Copy, Debug)]
+pub struct PagingEnv {
+    /// Host address of the page-state table.
+    pub states: i64,
+    /// `extern "C" fn(*mut JitContext, addr: u32, access: u32, needed: u64)
+    /// -> u64`: records a page access that changes page state if user
+    /// cycles can still reach `needed`, and returns the new cycle limit, or
+    /// 0 (recording nothing) if they cannot.
+    pub admit: i64,
+}
+
+/// The page a page-state check is about.
+enum PageOf {
+    /// A fetch from this (static) address.
+    Fetch(u32),
+    /// A load or store at this address.
+    Data(Value),
 }
 
 const NO_ARGS: &[BlockArg] = &[];
@@ -121,12 +144,15 @@ pub struct Translator<'a, 'f> {
     block: &'a GuestBlock,
     block_sig: SigRef,
     note_sig: SigRef,
+    admit_sig: SigRef,
     ctx: Value,
     mem_base: Value,
     /// User cycles before the current instruction's block iteration (I64).
     cycles: Variable,
-    /// The context's cycle limit, loaded at entry.
-    limit: Value,
+    /// The cycle limit (I64): given at entry, lowered by page accesses.
+    limit: Variable,
+    /// Page-state tags meaning loaded and dirty, when paging is modelled.
+    page_mins: Option<(Value, Value)>,
     /// Where a block that branches to itself loops, without leaving the function.
     loop_header: Option<cranelift_codegen::ir::Block>,
     cache_regs: bool,
@@ -144,6 +170,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         block: &'a GuestBlock,
         block_sig: SigRef,
         note_sig: SigRef,
+        admit_sig: SigRef,
     ) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -154,7 +181,18 @@ impl<'a, 'f> Translator<'a, 'f> {
         let cycles_at_entry = b.block_params(entry)[1];
         let cycles = b.declare_var(types::I64);
         b.def_var(cycles, cycles_at_entry);
-        let limit = b.block_params(entry)[2];
+        let limit = b.declare_var(types::I64);
+        let limit_at_entry = b.block_params(entry)[2];
+        b.def_var(limit, limit_at_entry);
+        let page_mins = env.paging.map(|_| {
+            let read = b
+                .ins()
+                .load(types::I32, flags(), ctx, offsets::PAGE_READ_MIN);
+            let write = b
+                .ins()
+                .load(types::I32, flags(), ctx, offsets::PAGE_WRITE_MIN);
+            (read, write)
+        });
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
         Self {
             b,
@@ -162,10 +200,12 @@ impl<'a, 'f> Translator<'a, 'f> {
             block,
             block_sig,
             note_sig,
+            admit_sig,
             ctx,
             mem_base,
             cycles,
             limit,
+            page_mins,
             loop_header: None,
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
@@ -281,12 +321,78 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().return_(&[]);
     }
 
-    /// Leaves translated code with a trap of the instruction at `pc`.
-    fn exit_trap(&mut self, cause: Value, addr: Value, pc: u32, completed: usize) {
-        self.store_ctx_u32(cause, offsets::TRAP_CAUSE);
-        self.store_ctx_u32(addr, offsets::TRAP_ADDR);
-        let pc = self.u32_const(pc);
-        self.exit(Exit::Trap, pc, completed);
+    /// Leaves the instruction at `pc`, which traps, to the interpreter.
+    fn exit_trap(&mut self, pc: u32, completed: usize) {
+        self.exit_here(Exit::Finish, pc, completed);
+    }
+
+    /// Checks that the page of a fetch or data access is already in the
+    /// state the access leaves it in; if not, the access is recorded through
+    /// Rust (lowering the cycle limit) when the block still fits, else the
+    /// block exits with `refused` at `pc`.
+    fn check_page(
+        &mut self,
+        page: PageOf,
+        access: Access,
+        pc: u32,
+        completed: usize,
+        refused: Exit,
+    ) {
+        let (Some(paging), Some((read_min, write_min))) = (self.env.paging, self.page_mins) else {
+            return;
+        };
+        let min = match access {
+            Access::Read => read_min,
+            Access::Write => write_min,
+        };
+        let leaves = paging.states + LEAF_TABLE_OFFSET;
+        let (slot, addr) = match page {
+            PageOf::Fetch(addr) => {
+                let slot = leaves + 4 * i64::from(addr / PAGE_BYTES);
+                (self.b.ins().iconst(types::I64, slot), None)
+            }
+            PageOf::Data(addr) => {
+                // (addr >> 10) * 4, the leaf's byte offset.
+                let offset = self.b.ins().ushr_imm_u(addr, 8);
+                let offset = self.b.ins().band_imm_u(offset, !3);
+                let offset = self.b.ins().uextend(types::I64, offset);
+                let leaves = self.b.ins().iconst(types::I64, leaves);
+                (self.b.ins().iadd(leaves, offset), Some(addr))
+            }
+        };
+        let tag = self.b.ins().load(types::I32, flags(), slot, 0);
+        let missing = self.b.ins().icmp(IntCC::UnsignedLessThan, tag, min);
+        let cold = self.b.create_block();
+        let hot = self.b.create_block();
+        self.b.ins().brif(missing, cold, NO_ARGS, hot, NO_ARGS);
+        self.b.set_cold_block(cold);
+        self.b.switch_to_block(cold);
+        self.b.seal_block(cold);
+        let addr = addr.unwrap_or_else(|| self.u32_const(pc));
+        let access = self.u32_const(access as u32);
+        let needed = self.cycles_after(self.block.translated_len());
+        let function = self.b.ins().iconst(types::I64, paging.admit);
+        let call =
+            self.b
+                .ins()
+                .call_indirect(self.admit_sig, function, &[self.ctx, addr, access, needed]);
+        let new_limit = self.b.inst_results(call)[0];
+        let admitted = self.b.create_block();
+        let refused_block = self.b.create_block();
+        self.b
+            .ins()
+            .brif(new_limit, admitted, NO_ARGS, refused_block, NO_ARGS);
+        self.b.set_cold_block(refused_block);
+        self.b.switch_to_block(refused_block);
+        self.b.seal_block(refused_block);
+        self.exit_here(refused, pc, completed);
+        self.b.set_cold_block(admitted);
+        self.b.switch_to_block(admitted);
+        self.b.seal_block(admitted);
+        self.b.def_var(self.limit, new_limit);
+        self.b.ins().jump(hot, NO_ARGS);
+        self.b.switch_to_block(hot);
+        self.b.seal_block(hot);
     }
 
     /// Continues at `target`: in the successor's translation if there is
@@ -320,7 +426,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().brif(code, have_code, NO_ARGS, miss, NO_ARGS);
         self.b.switch_to_block(have_code);
         self.b.seal_block(have_code);
-        let args = [self.ctx, cycles, self.limit];
+        let limit = self.b.use_var(self.limit);
+        let args = [self.ctx, cycles, limit];
         self.b
             .ins()
             .return_call_indirect(self.block_sig, code, &args);
@@ -360,27 +467,44 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_body(&mut self) {
         let block = self.block;
+        let translated_len = block.translated_len();
+        let fetch_first = |t: &mut Self| {
+            if translated_len > 0 {
+                let start = block.start;
+                t.check_page(
+                    PageOf::Fetch(start),
+                    Access::Read,
+                    start,
+                    0,
+                    Exit::Interpret,
+                );
+            }
+        };
         if block.loops_to_itself() {
+            // Pages stay loaded while translated code runs: the first
+            // fetch is checked once, outside the loop.
+            fetch_first(self);
             self.enter_loop();
         }
         // Run (or loop again) only if every translated instruction fits under
         // the cycle limit.
         let cycles = self.b.use_var(self.cycles);
-        let needed = self
-            .b
-            .ins()
-            .iadd_imm_u(cycles, block.translated_len() as i64);
-        let over = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, needed, self.limit);
+        let needed = self.b.ins().iadd_imm_u(cycles, translated_len as i64);
+        let limit = self.b.use_var(self.limit);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
         let start = block.start;
         self.cold_if(over, |t| {
             let pc = t.u32_const(start);
-            t.exit(Exit::Budget, pc, 0);
+            t.exit(Exit::Interpret, pc, 0);
         });
+        if self.loop_header.is_none() {
+            fetch_first(self);
+        }
         for (k, insn) in block.insns.iter().enumerate() {
             let pc = block.start + 4 * k as u32;
+            if k > 0 && k < translated_len && pc.is_multiple_of(PAGE_BYTES) {
+                self.check_page(PageOf::Fetch(pc), Access::Read, pc, k, Exit::Finish);
+            }
             use Opcode::*;
             match insn.op {
                 Add | Sub | Sll | Slt | Sltu | Xor | Srl | Sra | Or | And | Mul | Mulh | Mulhsu
@@ -392,13 +516,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 Beq | Bne | Blt | Bge | Bltu | Bgeu => return self.branch(insn, pc, k),
                 Jal => return self.jal(insn, pc, k),
                 Jalr => return self.jalr(insn, pc, k),
-                Ecall => return self.exit_here(Exit::Ecall, pc, k),
-                Mret => return self.exit_here(Exit::Mret, pc, k),
-                Ebreak => {
-                    let cause = self.u32_const(TrapCause::Breakpoint.number());
-                    let addr = self.u32_const(pc);
-                    return self.exit_trap(cause, addr, pc, k);
-                }
+                Ecall | Mret | Ebreak => return self.exit_here(Exit::Interpret, pc, k),
                 Illegal => unreachable!("blocks hold no illegal instructions"),
             }
         }
@@ -561,8 +679,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
     }
 
-    /// Checks a data access of `size` bytes at `addr` (access first, then
-    /// alignment, as the machine does) with one branch to a cold trap exit.
+    /// Checks a data access of `size` bytes at `addr` with one branch to a
+    /// cold exit (the interpreter raises the trap), then its page state.
     fn check_access(&mut self, addr: Value, size: u32, store: bool, pc: u32, completed: usize) {
         // One compare for both checks: rotating the offset into the allowed
         // range right by log2(size) moves misaligned low bits to the top, so
@@ -587,31 +705,14 @@ impl<'a, 'f> Translator<'a, 'f> {
             .b
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
-        let (access, alignment) = if store {
-            (
-                TrapCause::StoreAccessFault,
-                TrapCause::StoreAddressMisaligned,
-            )
-        } else {
-            (TrapCause::LoadAccessFault, TrapCause::LoadAddressMisaligned)
-        };
-        self.cold_if(bad, |t| {
-            // Access comes before alignment, as in the machine.
-            let denied = if t.block.machine_mode {
-                t.b.ins()
-                    .icmp_imm_u(IntCC::UnsignedLessThan, addr, i64::from(USER_START))
-            } else {
-                t.b.ins().icmp_imm_u(
-                    IntCC::UnsignedGreaterThanOrEqual,
-                    offset,
-                    i64::from(USER_END - USER_START),
-                )
-            };
-            let access = t.u32_const(access.number());
-            let alignment = t.u32_const(alignment.number());
-            let cause = t.b.ins().select(denied, access, alignment);
-            t.exit_trap(cause, addr, pc, completed);
-        });
+        self.cold_if(bad, |t| t.exit_trap(pc, completed));
+        self.check_page(
+            PageOf::Data(addr),
+            if store { Access::Write } else { Access::Read },
+            pc,
+            completed,
+            Exit::Finish,
+        );
     }
 
     fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
@@ -654,7 +755,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let flag_ptr = self.b.ins().iadd(map, word);
         let is_code = self.b.ins().uload8(types::I32, flags(), flag_ptr, 0);
         self.cold_if(is_code, |t| {
-            t.store_ctx_u32(addr, offsets::TRAP_ADDR);
+            t.store_ctx_u32(addr, offsets::WRITTEN_ADDR);
             let next = t.u32_const(pc + 4);
             t.exit(Exit::CodeWritten, next, completed + 1);
         });
@@ -688,9 +789,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// The end of a taken branch or JAL to a static target.
     fn jump_to(&mut self, target: u32, pc: u32, completed: usize) {
         if !target.is_multiple_of(4) {
-            let cause = self.u32_const(TrapCause::InstructionMisaligned.number());
-            let target = self.u32_const(target);
-            self.exit_trap(cause, target, pc, completed);
+            self.exit_trap(pc, completed);
         } else {
             self.continue_static(target, completed + 1);
         }
@@ -710,10 +809,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let sum = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
         let target = self.b.ins().band_imm_u(sum, i64::from(!1u32));
         let misaligned = self.b.ins().band_imm_u(target, 2);
-        self.cold_if(misaligned, |t| {
-            let cause = t.u32_const(TrapCause::InstructionMisaligned.number());
-            t.exit_trap(cause, target, pc, completed);
-        });
+        self.cold_if(misaligned, |t| t.exit_trap(pc, completed));
         let link = self.u32_const(pc + 4);
         self.write_reg(insn.rd, link);
         self.continue_at(target, completed + 1);

@@ -26,6 +26,8 @@ pub struct GuestRun {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub input: Vec<u8>,
+    /// Segment size of the cycle model (default: zkjit's default).
+    pub po2: Option<u32>,
 }
 
 impl GuestRun {
@@ -56,6 +58,11 @@ impl GuestRun {
         self
     }
 
+    pub fn po2(mut self, po2: u32) -> Self {
+        self.po2 = Some(po2);
+        self
+    }
+
     /// The program, under `kernel` unless bare.
     pub fn program(&self, kernel: &[u8]) -> Program {
         Program::from_bytes(&guest(self.name), self.bare, kernel, true).expect("test guest loads")
@@ -72,6 +79,7 @@ impl GuestRun {
             capture_output: true,
             random_seed: Some(1),
             jit_threshold: Some(2),
+            po2: self.po2,
             ..Config::default()
         };
         Session::new(&self.program(kernel), config)
@@ -92,6 +100,10 @@ impl GuestRun {
         assert_eq!(
             jit.user_cycles, interp.user_cycles,
             "{name}: user cycles, JIT vs interpreter"
+        );
+        assert_eq!(
+            jit.cycles, interp.cycles,
+            "{name}: segments and cycles, JIT vs interpreter"
         );
         assert_eq!(
             jit.journal, interp.journal,
@@ -124,6 +136,41 @@ pub fn exit_code(report: &Report) -> u32 {
             report.error.as_deref().unwrap_or("?")
         ),
     }
+}
+
+/// Checks that zkjit's cycles of every kind and its segment count are the
+/// oracle's.
+pub fn assert_cycles_match(name: &str, po2: u32, ours: &Report, oracle: &oracle::OracleRun) {
+    let cycles = ours
+        .cycles
+        .as_ref()
+        .unwrap_or_else(|| panic!("{name}: no cycle model"));
+    let what = |kind: &str| format!("{name} at po2 {po2}: {kind}");
+    assert_eq!(
+        ours.user_cycles,
+        oracle.user_cycles,
+        "{}",
+        what("user cycles")
+    );
+    assert_eq!(cycles.segments, oracle.segments, "{}", what("segments"));
+    assert_eq!(
+        cycles.paging_cycles,
+        oracle.paging_cycles,
+        "{}",
+        what("paging cycles")
+    );
+    assert_eq!(
+        cycles.reserved_cycles,
+        oracle.reserved_cycles,
+        "{}",
+        what("reserved cycles")
+    );
+    assert_eq!(
+        cycles.total_cycles,
+        oracle.total_cycles,
+        "{}",
+        what("total cycles")
+    );
 }
 
 /// Input bytes of a fixed pattern.

@@ -62,12 +62,26 @@ impl Syscall for OracleHost {
 pub struct OracleRun {
     pub exit_code: u32,
     pub user_cycles: u64,
+    pub paging_cycles: u64,
+    pub reserved_cycles: u64,
+    pub total_cycles: u64,
+    pub segments: u64,
     pub journal: Vec<u8>,
     pub stdout: Vec<u8>,
 }
 
-/// Runs `elf` on the oracle: under the v1compat kernel, or bare in machine mode.
-pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo) -> anyhow::Result<OracleRun> {
+/// The instruction headroom risc0-zkvm gives a segment of `2^po2` cycles.
+pub fn max_insn_cycles(po2: u32) -> usize {
+    if po2 >= 15 {
+        25_000
+    } else {
+        2_000
+    }
+}
+
+/// Runs `elf` on the oracle with segments of `2^po2` cycles: under the
+/// v1compat kernel, or bare in machine mode.
+pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo, po2: u32) -> anyhow::Result<OracleRun> {
     let image = if bare {
         let program = risc0_binfmt::Program::load_elf(elf, u32::MAX)?;
         MemoryImage::new_kernel(program)
@@ -78,7 +92,12 @@ pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo) -> anyhow::Result<OracleRu
     // As risc0-zkvm's executor does when only executing: segments are made
     // and dropped.
     let mut executor = Executor::new(image, &host, None, Vec::new(), None);
-    let result = executor.run(20, 25_000, CycleLimit::None, |_segment| Ok(()))?;
+    let result = executor.run(
+        po2 as usize,
+        max_insn_cycles(po2),
+        CycleLimit::None,
+        |_segment| Ok(()),
+    )?;
     let terminate = result
         .claim
         .terminate_state
@@ -87,6 +106,10 @@ pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo) -> anyhow::Result<OracleRu
     Ok(OracleRun {
         exit_code: u32::from(terminate.a0) >> 16,
         user_cycles: result.user_cycles,
+        paging_cycles: result.paging_cycles,
+        reserved_cycles: result.reserved_cycles,
+        total_cycles: result.total_cycles,
+        segments: result.segments,
         journal: io.journal,
         stdout: io.stdout.captured().to_vec(),
     })

@@ -1,0 +1,442 @@
+//! The cycle model of proving: what a run costs beyond its user cycles.
+//!
+//! Proving splits a run into segments of `2^po2` cycles. In each segment the
+//! first read of a 1 KiB page costs a page-in (322 cycles plus 13 for each
+//! ancestor in the 22-level page tree not yet loaded in this segment), and
+//! the first write a page-out of the same shape; every segment also reserves
+//! 10 paging cycles and 4113 cycles of its own. Before each instruction, a
+//! segment whose user + paging + reserved cycles pass `2^po2 -
+//! max_insn_cycles` ends, and the next one starts with every page unloaded.
+//! The last segment counts the next power of two of what it used.
+//!
+//! Page states are tagged with the segment ("epoch") they were set in, so a
+//! new segment unloads every page by incrementing one number; a page is in
+//! at least state `s` exactly when its tag is at least `epoch * 4 + s`, one
+//! compare, which translated code does inline.
+
+use serde::Serialize;
+
+use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES};
+
+/// Pages in the 4 GiB address space: the leaves of the page tree.
+const PAGES: u32 = 1 << 22;
+/// Cycles to page one page in (or out).
+pub const PAGE_CYCLES: u32 = 322;
+/// Cycles to load (or store) one not-yet-loaded page-tree node.
+pub const NODE_CYCLES: u32 = 13;
+/// Paging cycles every segment starts with (root load and store, resume, suspend).
+pub const RESERVED_PAGING_CYCLES: u32 = 10;
+/// Cycles every segment reserves besides paging (lookup tables and control).
+pub const RESERVED_CYCLES: u32 = (256 + 65536) / 16 + 1;
+/// Smallest and largest segment size (log2 of cycles) a prover accepts.
+pub const PO2_RANGE: std::ops::RangeInclusive<u32> = 13..=24;
+/// The segment size used unless told otherwise.
+pub const DEFAULT_PO2: u32 = 20;
+
+/// The reserved headroom for one instruction at the end of a segment, as
+/// risc0-zkvm chooses it for a segment size.
+pub fn max_insn_cycles(po2: u32) -> u32 {
+    if po2 >= 15 {
+        25_000
+    } else {
+        2_000
+    }
+}
+
+/// A page access of the cycle model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum Access {
+    /// A read: the page must be loaded.
+    Read = 1,
+    /// A write: the page must be loaded and dirty (paged out at the end).
+    Write = 2,
+}
+
+/// One segment of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// Its size: it counts `2^po2` cycles.
+    pub po2: u32,
+    /// User cycles executed in it.
+    pub user_cycles: u64,
+    /// Paging cycles spent in it.
+    pub paging_cycles: u64,
+    /// The rest: neither user nor paging.
+    pub reserved_cycles: u64,
+    /// All the cycles it counts, `2^po2`.
+    pub total_cycles: u64,
+}
+
+impl Segment {
+    fn new(po2: u32, user_cycles: u64, paging_cycles: u32) -> Self {
+        let total_cycles = 1u64 << po2;
+        let paging_cycles = u64::from(paging_cycles);
+        Self {
+            po2,
+            user_cycles,
+            paging_cycles,
+            reserved_cycles: total_cycles - user_cycles - paging_cycles,
+            total_cycles,
+        }
+    }
+}
+
+/// The totals of a run's segments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CycleSummary {
+    /// The segment size asked for (the last segment may be smaller).
+    pub po2: u32,
+    /// Segments.
+    pub segments: u64,
+    /// User cycles, over all segments.
+    pub user_cycles: u64,
+    /// Paging cycles, over all segments.
+    pub paging_cycles: u64,
+    /// Reserved cycles, over all segments.
+    pub reserved_cycles: u64,
+    /// All cycles proving will cost.
+    pub total_cycles: u64,
+    /// Each segment, in order.
+    pub per_segment: Vec<Segment>,
+}
+
+/// Page states and segment accounting of one run.
+pub struct CycleModel {
+    /// Off: only user cycles are counted (`--cycles user`).
+    enabled: bool,
+    po2: u32,
+    /// A segment ends before an instruction when its cycles exceed this.
+    threshold: u32,
+    /// State tag of every page-tree node (1 is the root, `PAGES + page` the
+    /// leaves): `epoch * 4 + state`, with state 1 loaded and 2 dirty.
+    states: Vec<u32>,
+    epoch: u32,
+    /// A tag at least this means loaded in this segment (0 when disabled).
+    read_min: u32,
+    /// A tag at least this means dirty in this segment (0 when disabled).
+    write_min: u32,
+    /// The run's user cycles when the current segment began.
+    segment_start: u64,
+    /// Paging cycles of the current segment.
+    paging: u32,
+    finished: Vec<Segment>,
+}
+
+impl CycleModel {
+    /// A model counting user cycles only.
+    pub fn user_only() -> Self {
+        Self {
+            enabled: false,
+            po2: DEFAULT_PO2,
+            threshold: u32::MAX,
+            states: Vec::new(),
+            epoch: 0,
+            read_min: 0,
+            write_min: 0,
+            segment_start: 0,
+            paging: 0,
+            finished: Vec::new(),
+        }
+    }
+
+    /// The full model with segments of `2^po2` cycles (`po2` in [`PO2_RANGE`]).
+    pub fn new(po2: u32) -> Self {
+        assert!(PO2_RANGE.contains(&po2), "segment po2 {po2} out of range");
+        let mut model = Self {
+            enabled: true,
+            po2,
+            threshold: (1 << po2) - max_insn_cycles(po2),
+            // Zeroed allocation: the OS hands out pages as they are touched.
+            states: vec![0; 2 * PAGES as usize],
+            ..Self::user_only()
+        };
+        model.start_segment(0);
+        model
+    }
+
+    /// Whether paging and segments are modelled.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The segment size.
+    pub fn po2(&self) -> u32 {
+        self.po2
+    }
+
+    /// Where the model stands: segments finished and the current
+    /// segment's paging cycles.
+    pub fn position(&self) -> (usize, u32) {
+        (self.finished.len(), self.paging)
+    }
+
+    /// Records an access to the page of `addr`.
+    #[inline(always)]
+    pub fn access(&mut self, addr: u32, access: Access) {
+        let min = match access {
+            Access::Read => self.read_min,
+            Access::Write => self.write_min,
+        };
+        // SAFETY: when enabled the table covers every leaf; when disabled
+        // `min` is 0 and the index is never evaluated.
+        if min != 0 && unsafe { *self.states.get_unchecked(leaf(addr) as usize) } < min {
+            self.paging += self.climb(addr, access, true);
+        }
+    }
+
+    /// Records an access to every page of `addr..addr + len` (no-op when empty).
+    pub fn access_range(&mut self, addr: u32, len: u32, access: Access) {
+        if len == 0 {
+            return;
+        }
+        let last = addr.saturating_add(len - 1);
+        // An address in each page of the range (not the page's start, which
+        // could be a register word that is never paged).
+        let mut at = addr;
+        loop {
+            self.access(at, access);
+            match (at / PAGE_BYTES + 1).checked_mul(PAGE_BYTES) {
+                Some(next) if next <= last => at = next,
+                _ => break,
+            }
+        }
+    }
+
+    /// The paging cycles an access to the page of `addr` would add; with
+    /// `commit`, the access is also recorded.
+    fn climb(&mut self, addr: u32, access: Access, commit: bool) -> u32 {
+        // The register files are held apart from memory and never paged.
+        if (MACHINE_REGS_ADDR..MACHINE_REGS_ADDR + 0x100).contains(&addr) {
+            return 0;
+        }
+        let goal = access as u32;
+        let mut node = leaf(addr);
+        let mut cost = 0;
+        // A node's ancestors are always at least as far along as the node,
+        // so the climb stops at the first that is.
+        while node != 0 {
+            let state = self.state(node);
+            if state >= goal {
+                break;
+            }
+            let unit = if node >= PAGES {
+                PAGE_CYCLES
+            } else {
+                NODE_CYCLES
+            };
+            // Loading, then dirtying, each cost one unit.
+            cost += unit * (goal - state);
+            if commit {
+                self.states[node as usize] = self.epoch * 4 + goal;
+            }
+            node /= 2;
+        }
+        cost
+    }
+
+    fn state(&self, node: u32) -> u32 {
+        let tag = self.states[node as usize];
+        if tag >> 2 == self.epoch {
+            tag & 3
+        } else {
+            0
+        }
+    }
+
+    /// The tags translated code compares against: (loaded, dirty), both 0
+    /// when the model is off.
+    pub fn tag_minimums(&self) -> (u32, u32) {
+        (self.read_min, self.write_min)
+    }
+
+    /// Host address of the page-state table (translated code indexes it by
+    /// node), or null when the model is off.
+    pub fn states_ptr(&mut self) -> *mut u32 {
+        if self.enabled {
+            self.states.as_mut_ptr()
+        } else {
+            std::ptr::null_mut()
+        }
+    }
+
+    /// Cycles the current segment has used, as the split rule counts them.
+    fn segment_cycles(&self, user_cycles: u64) -> u64 {
+        user_cycles - self.segment_start + u64::from(self.paging) + u64::from(RESERVED_CYCLES)
+    }
+
+    /// Whether the segment must end before the next instruction.
+    #[inline(always)]
+    pub fn segment_full(&self, user_cycles: u64) -> bool {
+        self.enabled && self.segment_cycles(user_cycles) > u64::from(self.threshold)
+    }
+
+    /// The user-cycle count at which the segment becomes full: an
+    /// instruction may start while the run's user cycles are below it (as
+    /// long as paging stays as it is).
+    pub fn segment_cycle_limit(&self) -> u64 {
+        if !self.enabled {
+            return u64::MAX;
+        }
+        let headroom =
+            i64::from(self.threshold) - i64::from(self.paging) - i64::from(RESERVED_CYCLES) + 1;
+        (self.segment_start as i64 + headroom).max(0) as u64
+    }
+
+    /// For translated code: records the access when the paging it adds
+    /// still lets user cycles reach `needed` within both the segment and
+    /// `max_cycles`, and returns the new limit; else records nothing and
+    /// returns `None`.
+    pub fn admit(
+        &mut self,
+        addr: u32,
+        access: Access,
+        needed: u64,
+        max_cycles: u64,
+    ) -> Option<u64> {
+        let cost = self.climb(addr, access, false);
+        let limit = self
+            .segment_cycle_limit()
+            .saturating_sub(u64::from(cost))
+            .min(max_cycles);
+        if needed > limit {
+            return None;
+        }
+        self.climb(addr, access, true);
+        self.paging += cost;
+        Some(limit)
+    }
+
+    /// Ends the current segment (full size) and starts the next one.
+    pub fn split(&mut self, user_cycles: u64) {
+        self.finished.push(Segment::new(
+            self.po2,
+            user_cycles - self.segment_start,
+            self.paging,
+        ));
+        self.start_segment(user_cycles);
+    }
+
+    fn start_segment(&mut self, user_cycles: u64) {
+        self.epoch += 1;
+        if self.epoch >= 1 << 30 {
+            // Tags would overflow: forget them all and count again.
+            self.states.fill(0);
+            self.epoch = 1;
+        }
+        self.read_min = self.epoch * 4 + Access::Read as u32;
+        self.write_min = self.epoch * 4 + Access::Write as u32;
+        self.segment_start = user_cycles;
+        self.paging = RESERVED_PAGING_CYCLES;
+    }
+
+    /// The segments so far, with the current one closed as the last (its
+    /// size the next power of two of what it used). `None` when the model
+    /// is off.
+    pub fn summary(&self, user_cycles: u64) -> Option<CycleSummary> {
+        if !self.enabled {
+            return None;
+        }
+        let used = self.segment_cycles(user_cycles).next_power_of_two();
+        let last = Segment::new(
+            used.trailing_zeros(),
+            user_cycles - self.segment_start,
+            self.paging,
+        );
+        let per_segment: Vec<Segment> = self.finished.iter().copied().chain([last]).collect();
+        Some(CycleSummary {
+            po2: self.po2,
+            segments: per_segment.len() as u64,
+            user_cycles: per_segment.iter().map(|s| s.user_cycles).sum(),
+            paging_cycles: per_segment.iter().map(|s| s.paging_cycles).sum(),
+            reserved_cycles: per_segment.iter().map(|s| s.reserved_cycles).sum(),
+            total_cycles: per_segment.iter().map(|s| s.total_cycles).sum(),
+            per_segment,
+        })
+    }
+}
+
+/// The page-tree leaf of `addr`.
+#[inline(always)]
+fn leaf(addr: u32) -> u32 {
+    PAGES + addr / PAGE_BYTES
+}
+
+/// Byte offset of the leaf of page 0 in the state table (translated code
+/// adds `(addr >> 10) * 4`).
+pub const LEAF_TABLE_OFFSET: i64 = 4 * PAGES as i64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cost of a first access to a page whose ancestors are all unloaded.
+    const COLD: u32 = PAGE_CYCLES + 22 * NODE_CYCLES;
+
+    #[test]
+    fn first_read_and_first_write_of_a_page_cost_a_page_in_and_a_page_out() {
+        let mut model = CycleModel::new(20);
+        let start = model.paging;
+        model.access(0x2_0000, Access::Read);
+        assert_eq!(model.paging - start, COLD);
+        model.access(0x2_0004, Access::Read);
+        assert_eq!(model.paging - start, COLD);
+        model.access(0x2_03fc, Access::Write);
+        assert_eq!(model.paging - start, 2 * COLD);
+        // A neighbouring page shares every ancestor but its leaf.
+        model.access(0x2_0400, Access::Write);
+        assert_eq!(model.paging - start, 2 * COLD + 2 * PAGE_CYCLES);
+        // Register words are never paged.
+        model.access(MACHINE_REGS_ADDR + 0x80, Access::Write);
+        assert_eq!(model.paging - start, 2 * COLD + 2 * PAGE_CYCLES);
+    }
+
+    #[test]
+    fn a_new_segment_unloads_every_page() {
+        let mut model = CycleModel::new(14);
+        model.access(0x3_0000, Access::Write);
+        model.split(100);
+        assert_eq!(model.paging, RESERVED_PAGING_CYCLES);
+        model.access(0x3_0000, Access::Read);
+        assert_eq!(model.paging, RESERVED_PAGING_CYCLES + COLD);
+        let summary = model.summary(150).unwrap();
+        assert_eq!(summary.segments, 2);
+        assert_eq!(summary.per_segment[0].user_cycles, 100);
+        assert_eq!(summary.per_segment[0].po2, 14);
+        // 50 + 10 + COLD + 4113 rounds up to 2^13.
+        assert_eq!(summary.per_segment[1].po2, 13);
+        assert_eq!(summary.total_cycles, (1 << 14) + (1 << 13));
+        assert_eq!(
+            summary.user_cycles + summary.paging_cycles + summary.reserved_cycles,
+            summary.total_cycles
+        );
+    }
+
+    #[test]
+    fn the_segment_limit_is_where_the_split_rule_fires() {
+        let mut model = CycleModel::new(16);
+        model.access(0x4_0000, Access::Read);
+        let limit = model.segment_cycle_limit();
+        assert!(!model.segment_full(limit - 1));
+        assert!(model.segment_full(limit));
+    }
+
+    #[test]
+    fn admission_records_only_what_fits() {
+        let mut model = CycleModel::new(16);
+        let limit = model.segment_cycle_limit();
+        assert_eq!(model.admit(0x5_0000, Access::Read, limit, u64::MAX), None);
+        assert_eq!(model.paging, RESERVED_PAGING_CYCLES);
+        let admitted = model.admit(0x5_0000, Access::Read, 10, u64::MAX);
+        assert_eq!(admitted, Some(limit - u64::from(COLD)));
+        assert_eq!(model.segment_cycle_limit(), limit - u64::from(COLD));
+    }
+
+    #[test]
+    fn a_disabled_model_counts_nothing() {
+        let mut model = CycleModel::user_only();
+        model.access(0x2_0000, Access::Write);
+        assert!(!model.segment_full(u64::MAX / 2));
+        assert_eq!(model.summary(5), None);
+    }
+}
