@@ -8,10 +8,10 @@
 mod common;
 
 use common::oracle::OracleRun;
-use common::{exit_code, pattern, GuestRun};
+use common::{exit_code, pattern, GuestRun, BENCH_GUESTS};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
-use zkjit::{Outcome, KERNEL_ELF};
+use zkjit::{Config, Engine, Outcome, Program, Session, Stop, KERNEL_ELF};
 
 /// Segment sizes every guest is checked at.
 const PO2S: [u32; 3] = [14, 16, 20];
@@ -150,5 +150,54 @@ fn user_traps_stop_both_under_the_reference_kernel() {
             matches!(ours.outcome, Outcome::Stopped(_)),
             "{what}: zkjit should stop"
         );
+    }
+}
+
+/// Runs benchmark guest `name` under the v1compat kernel on the oracle and
+/// on both engines at every segment size, for at most `max_cycles` user
+/// cycles, and checks that output and cycles of every kind agree.
+fn check_benchmark_guest(name: &str, max_cycles: Option<u64>, jit_threshold: Option<u32>) {
+    let elf = common::bench_guest(name);
+    let program = Program::from_bytes(&elf, false, V1COMPAT_ELF, true).expect("guest loads");
+    for po2 in PO2S {
+        let oracle =
+            common::oracle::run_oracle_until(&elf, false, HostIo::captured(), po2, max_cycles)
+                .unwrap_or_else(|e| panic!("{name}: oracle failed at po2 {po2}: {e:#}"));
+        for engine in [Engine::Interp, Engine::Jit] {
+            let config = Config {
+                engine,
+                max_cycles,
+                capture_output: true,
+                jit_threshold,
+                po2: Some(po2),
+                ..Config::default()
+            };
+            let ours = Session::new(&program, config).expect("session").run();
+            match &ours.outcome {
+                Outcome::Stopped(Stop::CycleLimit { .. }) => {
+                    assert_eq!(oracle.exit_code, u32::MAX, "{name}: only zkjit stopped")
+                }
+                _ => assert_eq!(exit_code(&ours), oracle.exit_code, "{name}: exit code"),
+            }
+            assert_eq!(ours.stdout, oracle.stdout, "{name}: stdout");
+            common::assert_cycles_match(name, po2, &ours, &oracle);
+        }
+    }
+}
+
+#[test]
+fn benchmark_guests_first_three_million_cycles() {
+    // The benchmarks in full take minutes in a debug build; their first
+    // cycles already span hundreds of segments at po2 14.
+    for name in BENCH_GUESTS {
+        check_benchmark_guest(name, Some(3_000_000), Some(2));
+    }
+}
+
+#[test]
+#[ignore = "takes minutes: cargo test --release --test oracle -- --ignored"]
+fn benchmark_guests_in_full() {
+    for name in BENCH_GUESTS {
+        check_benchmark_guest(name, None, None);
     }
 }

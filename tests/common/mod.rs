@@ -18,6 +18,26 @@ pub fn guest(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// The bytes of committed benchmark guest `name` (without `.elf`).
+pub fn bench_guest(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/guests")
+        .join(format!("{name}.elf"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The benchmark guests.
+pub const BENCH_GUESTS: [&str; 8] = [
+    "sha256",
+    "matmul",
+    "sieve",
+    "quicksort",
+    "crc32",
+    "fib",
+    "modexp",
+    "bytecode",
+];
+
 /// A guest run: its program, arguments, environment and input.
 #[derive(Clone, Debug, Default)]
 pub struct GuestRun {

@@ -60,6 +60,7 @@ impl Syscall for OracleHost {
 /// What the oracle reports of a run.
 #[derive(Debug)]
 pub struct OracleRun {
+    /// The guest's exit code (`u32::MAX` when stopped at a cycle limit).
     pub exit_code: u32,
     pub user_cycles: u64,
     pub paging_cycles: u64,
@@ -82,6 +83,18 @@ pub fn max_insn_cycles(po2: u32) -> usize {
 /// Runs `elf` on the oracle with segments of `2^po2` cycles: under the
 /// v1compat kernel, or bare in machine mode.
 pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo, po2: u32) -> anyhow::Result<OracleRun> {
+    run_oracle_until(elf, bare, io, po2, None)
+}
+
+/// As `run_oracle`, but stopping before the first instruction at
+/// `max_cycles` user cycles when given (the run then has no exit code).
+pub fn run_oracle_until(
+    elf: &[u8],
+    bare: bool,
+    io: HostIo,
+    po2: u32,
+    max_cycles: Option<u64>,
+) -> anyhow::Result<OracleRun> {
     let image = if bare {
         let program = risc0_binfmt::Program::load_elf(elf, u32::MAX)?;
         MemoryImage::new_kernel(program)
@@ -95,16 +108,17 @@ pub fn run_oracle(elf: &[u8], bare: bool, io: HostIo, po2: u32) -> anyhow::Resul
     let result = executor.run(
         po2 as usize,
         max_insn_cycles(po2),
-        CycleLimit::None,
+        max_cycles.map_or(CycleLimit::None, CycleLimit::Soft),
         |_segment| Ok(()),
     )?;
-    let terminate = result
-        .claim
-        .terminate_state
-        .ok_or_else(|| anyhow!("no terminate state"))?;
+    let exit_code = match (result.claim.terminate_state, max_cycles) {
+        (Some(terminate), _) => u32::from(terminate.a0) >> 16,
+        (None, Some(_)) => u32::MAX,
+        (None, None) => anyhow::bail!("no terminate state"),
+    };
     let io = host.0.into_inner();
     Ok(OracleRun {
-        exit_code: u32::from(terminate.a0) >> 16,
+        exit_code,
         user_cycles: result.user_cycles,
         paging_cycles: result.paging_cycles,
         reserved_cycles: result.reserved_cycles,
