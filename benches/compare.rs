@@ -1,10 +1,12 @@
 //! `cargo bench --bench compare [NAME...] [--repeat N] [--no-reference]`
 //!
 //! Runs every benchmark guest (benches/guests/*.c) on zkjit's interpreter,
-//! on its JIT, on the reference executor (risc0-circuit-rv32im 4.0.5, all
-//! three under the reference v1compat kernel), and natively (the same C
-//! source built for the host with `cc -O2`), and prints the times with their
-//! ratios side by side. Interpreter, JIT and native times are the best of
+//! on its JIT (counting total cycles, then user cycles only), on the
+//! reference executor (risc0-circuit-rv32im 4.0.5 at po2 20, all under the
+//! reference v1compat kernel), and natively (the same C source built for
+//! the host with `cc -O2`), and prints the times with their ratios side by
+//! side. User, paging and total cycles and segments must agree with the
+//! reference's. Interpreter, JIT and native times are the best of
 //! `--repeat` runs (default 3); the reference runs once.
 
 #[path = "../tests/common/oracle.rs"]
@@ -32,10 +34,22 @@ const BENCHES: [&str; 8] = [
 struct Row {
     name: &'static str,
     cycles: u64,
+    total_cycles: u64,
+    segments: u64,
     interp: f64,
     jit: f64,
+    jit_user_only: f64,
     reference: Option<f64>,
     native: Option<f64>,
+}
+
+/// What a zkjit run measured: seconds, user cycles, (total cycles,
+/// paging cycles, segments) unless only user cycles were counted, stdout.
+struct Timed {
+    seconds: f64,
+    user_cycles: u64,
+    cycles: Option<(u64, u64, u64)>,
+    stdout: Vec<u8>,
 }
 
 fn root() -> PathBuf {
@@ -70,12 +84,13 @@ fn time_native(exe: &Path, expected_stdout: &[u8]) -> f64 {
     elapsed
 }
 
-/// Runs on one of zkjit's engines; returns (seconds, user cycles, stdout).
-fn time_zkjit(program: &Program, engine: Engine) -> (f64, u64, Vec<u8>) {
+/// Runs on one of zkjit's engines.
+fn time_zkjit(program: &Program, engine: Engine, user_cycles_only: bool) -> Timed {
     let config = Config {
         engine,
         capture_output: true,
         random_seed: Some(1),
+        user_cycles_only,
         ..Config::default()
     };
     let session = Session::new(program, config).expect("session");
@@ -85,7 +100,14 @@ fn time_zkjit(program: &Program, engine: Engine) -> (f64, u64, Vec<u8>) {
         "{:?}",
         report.error
     );
-    (report.wall_seconds, report.user_cycles, report.stdout)
+    Timed {
+        seconds: report.wall_seconds,
+        user_cycles: report.user_cycles,
+        cycles: report
+            .cycles
+            .map(|c| (c.total_cycles, c.paging_cycles, c.segments)),
+        stdout: report.stdout,
+    }
 }
 
 fn best<T>(repeat: usize, mut run: impl FnMut() -> (f64, T)) -> (f64, T) {
@@ -128,25 +150,39 @@ fn main() {
             .expect("benchmark ELF");
         let program =
             Program::from_bytes(&elf, false, V1COMPAT_ELF, true).expect("benchmark loads");
-        let (interp, (cycles, stdout)) = best(repeat, || {
-            let (t, c, out) = time_zkjit(&program, Engine::Interp);
-            (t, (c, out))
+        let (interp, interp_run) = best(repeat, || {
+            let run = time_zkjit(&program, Engine::Interp, false);
+            (run.seconds, run)
         });
-        let (jit, jit_cycles) = best(repeat, || {
-            let (t, c, out) = time_zkjit(&program, Engine::Jit);
-            assert_eq!(out, stdout, "{name}: JIT output differs");
-            (t, c)
+        let (jit, jit_run) = best(repeat, || {
+            let run = time_zkjit(&program, Engine::Jit, false);
+            (run.seconds, run)
         });
+        let (jit_user_only, user_only_run) = best(repeat, || {
+            let run = time_zkjit(&program, Engine::Jit, true);
+            (run.seconds, run)
+        });
+        let (cycles, stdout) = (interp_run.user_cycles, interp_run.stdout);
+        for run in [&jit_run, &user_only_run] {
+            assert_eq!(run.stdout, stdout, "{name}: JIT output differs");
+            assert_eq!(run.user_cycles, cycles, "{name}: JIT user cycles differ");
+        }
         assert_eq!(
-            jit_cycles, cycles,
-            "{name}: JIT and interpreter cycles differ"
+            jit_run.cycles, interp_run.cycles,
+            "{name}: JIT cycles differ"
         );
+        let (total_cycles, paging_cycles, segments) = interp_run.cycles.expect("cycle model on");
         let reference = with_reference.then(|| {
             let start = Instant::now();
             let run = oracle::run_oracle(&elf, false, HostIo::captured(), 20)
                 .expect("reference executor runs");
             let elapsed = start.elapsed().as_secs_f64();
             assert_eq!(run.user_cycles, cycles, "{name}: reference cycles differ");
+            assert_eq!(
+                (run.total_cycles, run.paging_cycles, run.segments),
+                (total_cycles, paging_cycles, segments),
+                "{name}: reference total and paging cycles or segments differ"
+            );
             assert_eq!(run.stdout, stdout, "{name}: reference output differs");
             elapsed
         });
@@ -156,8 +192,11 @@ fn main() {
         rows.push(Row {
             name,
             cycles,
+            total_cycles,
+            segments,
             interp,
             jit,
+            jit_user_only,
             reference,
             native,
         });
@@ -173,20 +212,24 @@ fn print_table(rows: &[Row]) {
         _ => "-".to_string(),
     };
     println!(
-        "| program | user cycles | interp ms | JIT ms | reference ms | native ms | reference/interp | reference/JIT | JIT/native | JIT MIPS |"
+        "| program | user cycles | total cycles | segments | interp ms | JIT ms | JIT user-only ms | reference ms | native ms | reference/interp | reference/JIT | reference/JIT user-only | JIT/native | JIT MIPS |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
             r.name,
             r.cycles,
+            r.total_cycles,
+            r.segments,
             ms(r.interp),
             ms(r.jit),
+            ms(r.jit_user_only),
             opt(r.reference),
             opt(r.native),
             ratio(r.reference, Some(r.interp)),
             ratio(r.reference, Some(r.jit)),
+            ratio(r.reference, Some(r.jit_user_only)),
             ratio(Some(r.jit), r.native),
             r.cycles as f64 / r.jit / 1e6,
         );
@@ -200,9 +243,10 @@ fn print_table(rows: &[Row]) {
         }
     };
     println!(
-        "| geometric mean | | | | | | {} | {} | {} | |",
+        "| geometric mean | | | | | | | | | {} | {} | {} | {} | |",
         g(&|r| r.reference.map(|x| x / r.interp)),
         g(&|r| r.reference.map(|x| x / r.jit)),
+        g(&|r| r.reference.map(|x| x / r.jit_user_only)),
         g(&|r| r.native.map(|n| r.jit / n)),
     );
 }

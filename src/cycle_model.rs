@@ -181,7 +181,7 @@ impl CycleModel {
         // SAFETY: when enabled the table covers every leaf; when disabled
         // `min` is 0 and the index is never evaluated.
         if min != 0 && unsafe { *self.states.get_unchecked(leaf(addr) as usize) } < min {
-            self.paging += self.climb(addr, access, true);
+            self.paging += self.climb(addr, access);
         }
     }
 
@@ -203,9 +203,9 @@ impl CycleModel {
         }
     }
 
-    /// The paging cycles an access to the page of `addr` would add; with
-    /// `commit`, the access is also recorded.
-    fn climb(&mut self, addr: u32, access: Access, commit: bool) -> u32 {
+    /// Records an access to the page of `addr` whose page or ancestors are
+    /// not yet in the state it leaves them in; returns the paging cycles.
+    fn climb(&mut self, addr: u32, access: Access) -> u32 {
         // The register files are held apart from memory and never paged.
         if (MACHINE_REGS_ADDR..MACHINE_REGS_ADDR + 0x100).contains(&addr) {
             return 0;
@@ -227,9 +227,7 @@ impl CycleModel {
             };
             // Loading, then dirtying, each cost one unit.
             cost += unit * (goal - state);
-            if commit {
-                self.states[node as usize] = self.epoch * 4 + goal;
-            }
+            self.states[node as usize] = self.epoch * 4 + goal;
             node /= 2;
         }
         cost
@@ -281,30 +279,6 @@ impl CycleModel {
         let headroom =
             i64::from(self.threshold) - i64::from(self.paging) - i64::from(RESERVED_CYCLES) + 1;
         (self.segment_start as i64 + headroom).max(0) as u64
-    }
-
-    /// For translated code: records the access when the paging it adds
-    /// still lets user cycles reach `needed` within both the segment and
-    /// `max_cycles`, and returns the new limit; else records nothing and
-    /// returns `None`.
-    pub fn admit(
-        &mut self,
-        addr: u32,
-        access: Access,
-        needed: u64,
-        max_cycles: u64,
-    ) -> Option<u64> {
-        let cost = self.climb(addr, access, false);
-        let limit = self
-            .segment_cycle_limit()
-            .saturating_sub(u64::from(cost))
-            .min(max_cycles);
-        if needed > limit {
-            return None;
-        }
-        self.climb(addr, access, true);
-        self.paging += cost;
-        Some(limit)
     }
 
     /// Ends the current segment (full size) and starts the next one.
@@ -419,17 +393,6 @@ mod tests {
         let limit = model.segment_cycle_limit();
         assert!(!model.segment_full(limit - 1));
         assert!(model.segment_full(limit));
-    }
-
-    #[test]
-    fn admission_records_only_what_fits() {
-        let mut model = CycleModel::new(16);
-        let limit = model.segment_cycle_limit();
-        assert_eq!(model.admit(0x5_0000, Access::Read, limit, u64::MAX), None);
-        assert_eq!(model.paging, RESERVED_PAGING_CYCLES);
-        let admitted = model.admit(0x5_0000, Access::Read, 10, u64::MAX);
-        assert_eq!(admitted, Some(limit - u64::from(COLD)));
-        assert_eq!(model.segment_cycle_limit(), limit - u64::from(COLD));
     }
 
     #[test]

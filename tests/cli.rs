@@ -51,7 +51,11 @@ fn po2_and_user_only_cycles() {
         assert!(text(&out.stderr).contains("--po2"), "{}", text(&out.stderr));
     }
     let out = zkjit(&["run", hello, "--po2", "13"]);
-    assert!(text(&out.stderr).contains("(po2 13)"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("(po2 13)"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = zkjit(&["run", hello, "--cycles", "user"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0));
@@ -106,7 +110,12 @@ fn input_journal_and_stats_files() {
     assert_eq!(json["po2"], 20);
     let segments = json["per_segment"].as_array().unwrap();
     assert_eq!(json["segments"].as_u64().unwrap(), segments.len() as u64);
-    for kind in ["user_cycles", "paging_cycles", "reserved_cycles", "total_cycles"] {
+    for kind in [
+        "user_cycles",
+        "paging_cycles",
+        "reserved_cycles",
+        "total_cycles",
+    ] {
         let sum: u64 = segments.iter().map(|s| s[kind].as_u64().unwrap()).sum();
         assert_eq!(json[kind].as_u64().unwrap(), sum, "{kind}");
     }

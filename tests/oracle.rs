@@ -8,7 +8,7 @@
 mod common;
 
 use common::oracle::OracleRun;
-use common::{exit_code, pattern, GuestRun, BENCH_GUESTS};
+use common::{bench_guests, exit_code, pattern, GuestRun};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
 use zkjit::{Config, Engine, Outcome, Program, Session, Stop, KERNEL_ELF};
@@ -189,7 +189,9 @@ fn check_benchmark_guest(name: &str, max_cycles: Option<u64>, jit_threshold: Opt
 fn benchmark_guests_first_three_million_cycles() {
     // The benchmarks in full take minutes in a debug build; their first
     // cycles already span hundreds of segments at po2 14.
-    for name in BENCH_GUESTS {
+    let names = bench_guests();
+    assert_eq!(names.len(), 8, "{names:?}");
+    for name in &names {
         check_benchmark_guest(name, Some(3_000_000), Some(2));
     }
 }
@@ -197,7 +199,7 @@ fn benchmark_guests_first_three_million_cycles() {
 #[test]
 #[ignore = "takes minutes: cargo test --release --test oracle -- --ignored"]
 fn benchmark_guests_in_full() {
-    for name in BENCH_GUESTS {
+    for name in &bench_guests() {
         check_benchmark_guest(name, None, None);
     }
 }

@@ -23,7 +23,6 @@ pub struct Compiler {
     builder_context: FunctionBuilderContext,
     block_sig: Signature,
     note_sig: Signature,
-    admit_sig: Signature,
     trampoline: Trampoline,
     next_id: u32,
 }
@@ -66,19 +65,12 @@ impl Compiler {
         let mut note_sig = module.make_signature();
         note_sig.params.push(AbiParam::new(pointer));
         note_sig.params.push(AbiParam::new(types::I32));
-        let mut admit_sig = module.make_signature();
-        admit_sig.params.push(AbiParam::new(pointer));
-        admit_sig.params.push(AbiParam::new(types::I32));
-        admit_sig.params.push(AbiParam::new(types::I32));
-        admit_sig.params.push(AbiParam::new(types::I64));
-        admit_sig.returns.push(AbiParam::new(types::I64));
         let mut compiler = Self {
             context: module.make_context(),
             module,
             builder_context: FunctionBuilderContext::new(),
             block_sig,
             note_sig,
-            admit_sig,
             trampoline: unreachable_trampoline,
             next_id: 0,
         };
@@ -120,9 +112,17 @@ impl Compiler {
     }
 
     fn define(&mut self, id: cranelift_module::FuncId) -> Result<Code, String> {
+        // ZKJIT_LOG=zkjit::jit=trace shows the machine code of every block.
+        let show_code = tracing::enabled!(tracing::Level::TRACE);
+        self.context.set_disasm(show_code);
         self.module
             .define_function(id, &mut self.context)
             .map_err(|e| format!("cranelift: {e:?}"))?;
+        if show_code {
+            if let Some(code) = self.context.compiled_code().and_then(|c| c.vcode.as_ref()) {
+                tracing::trace!("machine code of {}:\n{code}", self.context.func.name);
+            }
+        }
         self.module.clear_context(&mut self.context);
         self.module
             .finalize_definitions()
@@ -144,8 +144,7 @@ impl Compiler {
             let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
             let block_sig = b.import_signature(self.block_sig.clone());
             let note_sig = b.import_signature(self.note_sig.clone());
-            let admit_sig = b.import_signature(self.admit_sig.clone());
-            Translator::new(&mut b, env, block, block_sig, note_sig, admit_sig).translate();
+            Translator::new(&mut b, env, block, block_sig, note_sig).translate();
             b.finalize(self.module.target_config());
         }
         self.define(id)

@@ -11,12 +11,12 @@ pub enum Exit {
     Jump = 0,
     /// The interpreter takes over at `pc`, checking the cycle limit and the
     /// segment before each instruction: the block there needs more cycles
-    /// than are left, or the instruction is one only the machine performs
-    /// (ECALL, MRET, EBREAK).
+    /// than are left, its first fetch changes page state, or the
+    /// instruction is one only the machine performs (ECALL, MRET, EBREAK).
     Interpret = 1,
     /// The instruction at `pc` has passed the checks that come before an
-    /// instruction, but the interpreter performs it: it traps, or a page
-    /// access of it would pass the cycle limit or fill the segment.
+    /// instruction (the block's cycles fit), but the interpreter performs
+    /// it: it traps, or it changes the state of a page.
     Finish = 2,
     /// A store hit translated code; continue at `pc`.
     CodeWritten = 3,
@@ -44,8 +44,6 @@ pub struct JitContext {
     /// A block runs only if all its instructions fit under this count: the
     /// run's limit or the segment's, whichever comes first.
     pub cycle_limit: u64,
-    /// The run's limit alone.
-    pub max_cycles: u64,
     /// Where execution continues (or the instruction the exit is about).
     pub pc: u32,
     /// An [`Exit`] number.
@@ -58,8 +56,6 @@ pub struct JitContext {
     pub page_write_min: u32,
     /// The machine's memory, for calls from translated code into Rust.
     pub memory: *mut crate::memory::GuestMemory,
-    /// The machine's cycle model, for page accesses that change page state.
-    pub cycle_model: *mut crate::cycle_model::CycleModel,
 }
 
 impl Default for JitContext {
@@ -67,14 +63,12 @@ impl Default for JitContext {
         Self {
             cycles: 0,
             cycle_limit: 0,
-            max_cycles: 0,
             pc: 0,
             exit: 0,
             written_addr: 0,
             page_read_min: 0,
             page_write_min: 0,
             memory: std::ptr::null_mut(),
-            cycle_model: std::ptr::null_mut(),
         }
     }
 }

@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cycle_model::{Access, CycleModel};
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
@@ -25,7 +24,7 @@ use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{Env, GuestBlock, PagingEnv};
+use translate::{Env, GuestBlock};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 1000;
@@ -91,22 +90,6 @@ extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
     unsafe { (*(*ctx).memory).note_store(addr) }
 }
 
-extern "C" fn admit_page_access(ctx: *mut JitContext, addr: u32, access: u32, needed: u64) -> u64 {
-    // SAFETY: translated code passes the context Rust entered it with,
-    // whose cycle-model pointer is live for the entry.
-    let ctx = unsafe { &mut *ctx };
-    let model = unsafe { &mut *ctx.cycle_model };
-    let access = if access == Access::Write as u32 {
-        Access::Write
-    } else {
-        Access::Read
-    };
-    // A limit that admits anything is at least `needed`, which is positive.
-    model
-        .admit(addr, access, needed, ctx.max_cycles)
-        .unwrap_or(0)
-}
-
 impl JitEngine {
     /// A JIT engine for one machine (Cranelift is set up at the first translation).
     pub fn new(options: JitOptions) -> Self {
@@ -162,12 +145,10 @@ impl JitEngine {
         let mut ctx = JitContext {
             cycles: m.user_cycles,
             cycle_limit: limit.min(m.cycle_model.segment_cycle_limit()),
-            max_cycles: limit,
             pc: m.pc,
             page_read_min,
             page_write_min,
             memory: &mut m.mem as *mut GuestMemory,
-            cycle_model: &mut m.cycle_model as *mut CycleModel,
             ..JitContext::default()
         };
         // SAFETY: `code` was translated for this machine, whose memory and
@@ -222,10 +203,10 @@ impl JitEngine {
                 .options
                 .track_pages
                 .then_some(note_store as *const u8 as i64),
-            paging: m.cycle_model.enabled().then(|| PagingEnv {
-                states: m.cycle_model.states_ptr() as i64,
-                admit: admit_page_access as *const u8 as i64,
-            }),
+            page_states: m
+                .cycle_model
+                .enabled()
+                .then(|| m.cycle_model.states_ptr() as i64),
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {

@@ -105,20 +105,9 @@ pub struct Env {
     /// `extern "C" fn(*mut JitContext, u32)` to call after every store
     /// (differential runs record the pages written).
     pub note_store: Option<i64>,
-    /// The cycle model's page states, when paging is modelled.
-    pub paging: Option<PagingEnv>,
-}
-
-/// What translated code needs to keep the cycle model's page states.
-#[derive(Clone, Copy, Debug)]
-pub struct PagingEnv {
-    /// Host address of the page-state table.
-    pub states: i64,
-    /// `extern "C" fn(*mut JitContext, addr: u32, access: u32, needed: u64)
-    /// -> u64`: records a page access that changes page state if user
-    /// cycles can still reach `needed`, and returns the new cycle limit, or
-    /// 0 (recording nothing) if they cannot.
-    pub admit: i64,
+    /// Host address of the cycle model's page-state table, when paging is
+    /// modelled.
+    pub page_states: Option<i64>,
 }
 
 /// The page a page-state check is about.
@@ -144,13 +133,12 @@ pub struct Translator<'a, 'f> {
     block: &'a GuestBlock,
     block_sig: SigRef,
     note_sig: SigRef,
-    admit_sig: SigRef,
     ctx: Value,
     mem_base: Value,
     /// User cycles before the current instruction's block iteration (I64).
     cycles: Variable,
-    /// The cycle limit (I64): given at entry, lowered by page accesses.
-    limit: Variable,
+    /// The context's cycle limit, given at entry.
+    limit: Value,
     /// Page-state tags meaning loaded and dirty, when paging is modelled.
     page_mins: Option<(Value, Value)>,
     /// Where a block that branches to itself loops, without leaving the function.
@@ -170,7 +158,6 @@ impl<'a, 'f> Translator<'a, 'f> {
         block: &'a GuestBlock,
         block_sig: SigRef,
         note_sig: SigRef,
-        admit_sig: SigRef,
     ) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -181,10 +168,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         let cycles_at_entry = b.block_params(entry)[1];
         let cycles = b.declare_var(types::I64);
         b.def_var(cycles, cycles_at_entry);
-        let limit = b.declare_var(types::I64);
-        let limit_at_entry = b.block_params(entry)[2];
-        b.def_var(limit, limit_at_entry);
-        let page_mins = env.paging.map(|_| {
+        let limit = b.block_params(entry)[2];
+        let page_mins = env.page_states.map(|_| {
             let read = b
                 .ins()
                 .load(types::I32, flags(), ctx, offsets::PAGE_READ_MIN);
@@ -200,7 +185,6 @@ impl<'a, 'f> Translator<'a, 'f> {
             block,
             block_sig,
             note_sig,
-            admit_sig,
             ctx,
             mem_base,
             cycles,
@@ -327,29 +311,29 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Checks that the page of a fetch or data access is already in the
-    /// state the access leaves it in; if not, the access is recorded through
-    /// Rust (lowering the cycle limit) when the block still fits, else the
-    /// block exits with `refused` at `pc`.
+    /// state the access leaves it in (it usually is); if not, the block
+    /// exits with `missing` at `pc` and the interpreter records the access.
     fn check_page(
         &mut self,
         page: PageOf,
         access: Access,
         pc: u32,
         completed: usize,
-        refused: Exit,
+        missing: Exit,
     ) {
-        let (Some(paging), Some((read_min, write_min))) = (self.env.paging, self.page_mins) else {
+        let (Some(states), Some((read_min, write_min))) = (self.env.page_states, self.page_mins)
+        else {
             return;
         };
         let min = match access {
             Access::Read => read_min,
             Access::Write => write_min,
         };
-        let leaves = paging.states + LEAF_TABLE_OFFSET;
-        let (slot, addr) = match page {
+        let leaves = states + LEAF_TABLE_OFFSET;
+        let slot = match page {
             PageOf::Fetch(addr) => {
                 let slot = leaves + 4 * i64::from(addr / PAGE_BYTES);
-                (self.b.ins().iconst(types::I64, slot), None)
+                self.b.ins().iconst(types::I64, slot)
             }
             PageOf::Data(addr) => {
                 // (addr >> 10) * 4, the leaf's byte offset.
@@ -357,42 +341,12 @@ impl<'a, 'f> Translator<'a, 'f> {
                 let offset = self.b.ins().band_imm_u(offset, !3);
                 let offset = self.b.ins().uextend(types::I64, offset);
                 let leaves = self.b.ins().iconst(types::I64, leaves);
-                (self.b.ins().iadd(leaves, offset), Some(addr))
+                self.b.ins().iadd(leaves, offset)
             }
         };
         let tag = self.b.ins().load(types::I32, flags(), slot, 0);
-        let missing = self.b.ins().icmp(IntCC::UnsignedLessThan, tag, min);
-        let cold = self.b.create_block();
-        let hot = self.b.create_block();
-        self.b.ins().brif(missing, cold, NO_ARGS, hot, NO_ARGS);
-        self.b.set_cold_block(cold);
-        self.b.switch_to_block(cold);
-        self.b.seal_block(cold);
-        let addr = addr.unwrap_or_else(|| self.u32_const(pc));
-        let access = self.u32_const(access as u32);
-        let needed = self.cycles_after(self.block.translated_len());
-        let function = self.b.ins().iconst(types::I64, paging.admit);
-        let call =
-            self.b
-                .ins()
-                .call_indirect(self.admit_sig, function, &[self.ctx, addr, access, needed]);
-        let new_limit = self.b.inst_results(call)[0];
-        let admitted = self.b.create_block();
-        let refused_block = self.b.create_block();
-        self.b
-            .ins()
-            .brif(new_limit, admitted, NO_ARGS, refused_block, NO_ARGS);
-        self.b.set_cold_block(refused_block);
-        self.b.switch_to_block(refused_block);
-        self.b.seal_block(refused_block);
-        self.exit_here(refused, pc, completed);
-        self.b.set_cold_block(admitted);
-        self.b.switch_to_block(admitted);
-        self.b.seal_block(admitted);
-        self.b.def_var(self.limit, new_limit);
-        self.b.ins().jump(hot, NO_ARGS);
-        self.b.switch_to_block(hot);
-        self.b.seal_block(hot);
+        let is_missing = self.b.ins().icmp(IntCC::UnsignedLessThan, tag, min);
+        self.cold_if(is_missing, |t| t.exit_here(missing, pc, completed));
     }
 
     /// Continues at `target`: in the successor's translation if there is
@@ -426,8 +380,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().brif(code, have_code, NO_ARGS, miss, NO_ARGS);
         self.b.switch_to_block(have_code);
         self.b.seal_block(have_code);
-        let limit = self.b.use_var(self.limit);
-        let args = [self.ctx, cycles, limit];
+        let args = [self.ctx, cycles, self.limit];
         self.b
             .ins()
             .return_call_indirect(self.block_sig, code, &args);
@@ -490,8 +443,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         // the cycle limit.
         let cycles = self.b.use_var(self.cycles);
         let needed = self.b.ins().iadd_imm_u(cycles, translated_len as i64);
-        let limit = self.b.use_var(self.limit);
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+        let over = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, needed, self.limit);
         let start = block.start;
         self.cold_if(over, |t| {
             let pc = t.u32_const(start);

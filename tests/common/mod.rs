@@ -26,17 +26,19 @@ pub fn bench_guest(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// The benchmark guests.
-pub const BENCH_GUESTS: [&str; 8] = [
-    "sha256",
-    "matmul",
-    "sieve",
-    "quicksort",
-    "crc32",
-    "fib",
-    "modexp",
-    "bytecode",
-];
+/// The names of the committed benchmark guests (benches/guests/*.elf).
+pub fn bench_guests() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/guests");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".elf").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
 
 /// A guest run: its program, arguments, environment and input.
 #[derive(Clone, Debug, Default)]
