@@ -160,6 +160,7 @@ fn check_benchmark_guest(name: &str, max_cycles: Option<u64>, jit_threshold: Opt
     let elf = common::bench_guest(name);
     let program = Program::from_bytes(&elf, false, V1COMPAT_ELF, true).expect("guest loads");
     for po2 in PO2S {
+        let started = std::time::Instant::now();
         let oracle =
             common::oracle::run_oracle_until(&elf, false, HostIo::captured(), po2, max_cycles)
                 .unwrap_or_else(|e| panic!("{name}: oracle failed at po2 {po2}: {e:#}"));
@@ -182,6 +183,13 @@ fn check_benchmark_guest(name: &str, max_cycles: Option<u64>, jit_threshold: Opt
             assert_eq!(ours.stdout, oracle.stdout, "{name}: stdout");
             common::assert_cycles_match(name, po2, &ours, &oracle);
         }
+        // Shown with --nocapture: the full runs take a while.
+        println!(
+            "{name} at po2 {po2}: {} segments, {} total cycles, agreed ({:.1} s)",
+            oracle.segments,
+            oracle.total_cycles,
+            started.elapsed().as_secs_f64()
+        );
     }
 }
 

@@ -2,7 +2,9 @@
 //! the same state: ALU and M-extension operations on edge values, loads and
 //! stores of every width into a scratch area, forward branches, counted
 //! backward loops, direct and indirect calls and returns, and ECALLs into
-//! the kernel (INPUT, SYS_CYCLE_COUNT, SYS_WRITE).
+//! the kernel (INPUT, SYS_CYCLE_COUNT, SYS_WRITE). The cycle model runs with
+//! small segments (po2 13 to 15), so that segments split inside translated
+//! blocks, and its segments and cycles must agree too.
 //!
 //! CI runs 2 000 programs from a fixed seed. For a long run:
 //! `ZKJIT_RANDOM_PROGRAMS=100000 cargo test --release --test random_programs`
@@ -14,6 +16,7 @@ use common::asm::*;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use zkjit::cycle_model::{CycleModel, CycleSummary};
 use zkjit::host::HostIo;
 use zkjit::interpreter::Interpreter;
 use zkjit::jit::{JitEngine, JitOptions};
@@ -194,6 +197,8 @@ struct RandomProgram {
     functions: Vec<Vec<Item>>,
     scratch: Vec<u8>,
     jit_threshold: u32,
+    /// Segment size of the cycle model: small, so that runs split.
+    po2: u32,
 }
 
 fn random_program() -> impl Strategy<Value = RandomProgram> {
@@ -203,13 +208,17 @@ fn random_program() -> impl Strategy<Value = RandomProgram> {
             prop::collection::vec(prop::collection::vec(straight_item(), 0..10), functions),
             prop::collection::vec(any::<u8>(), SCRATCH_BYTES as usize),
             1..4u32,
+            13..16u32,
         )
-            .prop_map(|(main, functions, scratch, jit_threshold)| RandomProgram {
-                main,
-                functions,
-                scratch,
-                jit_threshold,
-            })
+            .prop_map(
+                |(main, functions, scratch, jit_threshold, po2)| RandomProgram {
+                    main,
+                    functions,
+                    scratch,
+                    jit_threshold,
+                    po2,
+                },
+            )
     })
 }
 
@@ -365,13 +374,15 @@ struct EndState {
     result: Result<(), Stop>,
     pc: u32,
     user_cycles: u64,
+    cycles: Option<CycleSummary>,
     registers: Vec<u32>,
     scratch: Vec<u8>,
     stdout: Vec<u8>,
 }
 
-fn run(program: &Program, jit_threshold: Option<u32>) -> EndState {
+fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> EndState {
     let mut m = Machine::new(HostIo::captured()).expect("machine");
+    m.cycle_model = CycleModel::new(po2);
     program.write_to(&mut m.mem);
     let result = m.resume().and_then(|()| match jit_threshold {
         None => Interpreter::new().run(&mut m, Some(MAX_CYCLES)),
@@ -391,6 +402,7 @@ fn run(program: &Program, jit_threshold: Option<u32>) -> EndState {
         result,
         pc: m.pc,
         user_cycles: m.user_cycles,
+        cycles: m.cycle_model.summary(m.user_cycles),
         registers,
         scratch: m.mem.slice(SCRATCH, SCRATCH_BYTES).unwrap().to_vec(),
         stdout: m.io.stdout.captured().to_vec(),
@@ -419,8 +431,8 @@ proptest! {
     #[test]
     fn jit_and_interpreter_end_in_the_same_state(p in random_program()) {
         let program = program(&p);
-        let interp = run(&program, None);
-        let jit = run(&program, Some(p.jit_threshold));
+        let interp = run(&program, p.po2, None);
+        let jit = run(&program, p.po2, Some(p.jit_threshold));
         prop_assert_eq!(jit, interp);
     }
 }
@@ -430,11 +442,21 @@ fn random_programs_do_run_to_their_halt() {
     // A guard against a generator that only produces programs that fault at once.
     let mut runner = proptest::test_runner::TestRunner::new(config());
     let mut halted = 0;
+    let mut split = 0;
     for _ in 0..100 {
         let p = random_program().new_tree(&mut runner).unwrap().current();
-        if run(&program(&p), None).result.is_ok() {
+        let end = run(&program(&p), p.po2, None);
+        if end.result.is_ok() {
             halted += 1;
+        }
+        if end.cycles.is_some_and(|c| c.segments > 1) {
+            split += 1;
         }
     }
     assert!(halted > 50, "only {halted} of 100 random programs halted");
+    // And one against a po2 too large for the split rule to be exercised.
+    assert!(
+        split > 50,
+        "only {split} of 100 random programs ran in several segments"
+    );
 }

@@ -223,24 +223,25 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().iadd(self.mem_base, wide)
     }
 
-    fn load_reg_from_memory(&mut self, idx: usize) -> Value {
-        // The register files sit at 0xffff_xxxx: address them from mem_base
-        // with an unsigned 32-bit offset.
-        let addr = self.reg_addr(idx);
+    /// Host pointer to the mode's register file and the offset of register
+    /// variable `idx` in it (one base for every register, so that accesses
+    /// share one materialised address).
+    fn reg_slot(&mut self, idx: usize) -> (Value, i32) {
         let base = self
             .b
             .ins()
-            .iconst(types::I64, self.env.mem_base + i64::from(addr));
-        self.b.ins().load(types::I32, flags(), base, 0)
+            .iconst(types::I64, self.env.mem_base + i64::from(self.reg_file));
+        (base, (self.reg_addr(idx) - self.reg_file) as i32)
+    }
+
+    fn load_reg_from_memory(&mut self, idx: usize) -> Value {
+        let (base, offset) = self.reg_slot(idx);
+        self.b.ins().load(types::I32, flags(), base, offset)
     }
 
     fn store_reg_to_memory(&mut self, idx: usize, value: Value) {
-        let addr = self.reg_addr(idx);
-        let base = self
-            .b
-            .ins()
-            .iconst(types::I64, self.env.mem_base + i64::from(addr));
-        self.b.ins().store(flags(), value, base, 0);
+        let (base, offset) = self.reg_slot(idx);
+        self.b.ins().store(flags(), value, base, offset);
     }
 
     fn read_reg(&mut self, r: u8) -> Value {
