@@ -168,6 +168,16 @@ impl Opcode {
         }
     }
 
+    /// Whether the instruction is a load.
+    pub fn is_load(self) -> bool {
+        self.form() == Form::Load
+    }
+
+    /// Whether the instruction is a store.
+    pub fn is_store(self) -> bool {
+        self.form() == Form::Store
+    }
+
     /// Whether the instruction writes its `rd` register.
     pub fn writes_rd(self) -> bool {
         matches!(

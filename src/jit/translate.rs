@@ -110,6 +110,94 @@ pub struct Env {
     pub page_states: Option<i64>,
 }
 
+/// How the address of a load or store is checked.
+#[derive(Clone, Copy, Debug)]
+enum AccessCheck {
+    /// On its own: access, alignment, page state.
+    Single,
+    /// Here, for the whole group of accesses through the same register
+    /// value (see [`plan_access_checks`]).
+    Group(AccessGroup),
+    /// Already checked by its group.
+    Covered,
+}
+
+/// Accesses of one block through the same value of one base register, at
+/// offsets that are multiples of their sizes and all within 1 KiB: if both
+/// ends of the offset range are accessible, the base is aligned to the
+/// largest size and the pages at the ends of the loaded and stored ranges
+/// are in state, every access of the group passes its own checks.
+#[derive(Clone, Copy, Debug)]
+struct AccessGroup {
+    /// Lowest and highest offset of any access.
+    offsets: (i32, i32),
+    /// Lowest and highest offset of the loads, if any.
+    loads: Option<(i32, i32)>,
+    /// Lowest and highest offset of the stores, if any.
+    stores: Option<(i32, i32)>,
+    /// The largest access size.
+    align: u32,
+}
+
+fn widen(range: Option<(i32, i32)>, offset: i32) -> Option<(i32, i32)> {
+    Some(range.map_or((offset, offset), |(lo, hi)| {
+        (lo.min(offset), hi.max(offset))
+    }))
+}
+
+/// Decides, for each instruction of a block, how its access is checked:
+/// accesses through an unchanged base register are checked once, at the
+/// first of them. A failed group check leaves the block at that first
+/// access, and the interpreter takes it from there exactly.
+fn plan_access_checks(insns: &[Instruction]) -> Vec<AccessCheck> {
+    let mut plan = vec![AccessCheck::Single; insns.len()];
+    // Writes so far to each register: a base register's "value".
+    let mut version = [0u32; 32];
+    let mut groups: Vec<((u8, u32), Vec<usize>)> = Vec::new();
+    for (k, insn) in insns.iter().enumerate() {
+        let op = insn.op;
+        let is_access = op.is_load() || op.is_store();
+        if is_access && (insn.imm as i32).rem_euclid(access_size(op) as i32) == 0 {
+            let key = (insn.rs1, version[insn.rs1 as usize]);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(k),
+                None => groups.push((key, vec![k])),
+            }
+        }
+        if op.writes_rd() && insn.rd != 0 {
+            version[insn.rd as usize] += 1;
+        }
+    }
+    for (_, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
+        let mut group = AccessGroup {
+            offsets: (i32::MAX, i32::MIN),
+            loads: None,
+            stores: None,
+            align: 1,
+        };
+        for &k in &members {
+            let insn = &insns[k];
+            let offset = insn.imm as i32;
+            group.offsets = (group.offsets.0.min(offset), group.offsets.1.max(offset));
+            if insn.op.is_store() {
+                group.stores = widen(group.stores, offset);
+            } else {
+                group.loads = widen(group.loads, offset);
+            }
+            group.align = group.align.max(access_size(insn.op));
+        }
+        // Within 1 KiB, the ends' pages are the only pages touched.
+        if group.offsets.1 - group.offsets.0 >= PAGE_BYTES as i32 {
+            continue;
+        }
+        plan[members[0]] = AccessCheck::Group(group);
+        for &k in &members[1..] {
+            plan[k] = AccessCheck::Covered;
+        }
+    }
+    plan
+}
+
 /// The page a page-state check is about.
 enum PageOf {
     /// A fetch from this (static) address.
@@ -141,6 +229,8 @@ pub struct Translator<'a, 'f> {
     limit: Value,
     /// Page-state tags meaning loaded and dirty, when paging is modelled.
     page_mins: Option<(Value, Value)>,
+    /// How each instruction's access is checked.
+    access_checks: Vec<AccessCheck>,
     /// Where a block that branches to itself loops, without leaving the function.
     loop_header: Option<cranelift_codegen::ir::Block>,
     cache_regs: bool,
@@ -190,6 +280,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             cycles,
             limit,
             page_mins,
+            access_checks: plan_access_checks(&block.insns),
             loop_header: None,
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
@@ -322,9 +413,17 @@ impl<'a, 'f> Translator<'a, 'f> {
         completed: usize,
         missing: Exit,
     ) {
+        if let Some(is_missing) = self.page_missing(page, access) {
+            self.cold_if(is_missing, |t| t.exit_here(missing, pc, completed));
+        }
+    }
+
+    /// Whether the page of an access is not yet in the state the access
+    /// leaves it in (`None` when paging is not modelled).
+    fn page_missing(&mut self, page: PageOf, access: Access) -> Option<Value> {
         let (Some(states), Some((read_min, write_min))) = (self.env.page_states, self.page_mins)
         else {
-            return;
+            return None;
         };
         let min = match access {
             Access::Read => read_min,
@@ -346,8 +445,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
         };
         let tag = self.b.ins().load(types::I32, flags(), slot, 0);
-        let is_missing = self.b.ins().icmp(IntCC::UnsignedLessThan, tag, min);
-        self.cold_if(is_missing, |t| t.exit_here(missing, pc, completed));
+        Some(self.b.ins().icmp(IntCC::UnsignedLessThan, tag, min))
     }
 
     /// Continues at `target`: in the successor's translation if there is
@@ -635,6 +733,72 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
     }
 
+    /// Checks the access of the load or store `insn` (at `pc`, through
+    /// `base`, at `addr`) as planned: on its own, for its group, or not at
+    /// all when its group was checked before.
+    fn check_data_access(
+        &mut self,
+        base: Value,
+        addr: Value,
+        insn: &Instruction,
+        pc: u32,
+        completed: usize,
+    ) {
+        let size = access_size(insn.op);
+        match self.access_checks[completed] {
+            AccessCheck::Single => self.check_access(addr, size, insn.op.is_store(), pc, completed),
+            AccessCheck::Group(group) => self.check_group(base, group, pc, completed),
+            AccessCheck::Covered => {}
+        }
+    }
+
+    /// Whether `addr` is outside the memory this block's mode may access.
+    fn inaccessible(&mut self, addr: Value) -> Value {
+        if self.block.machine_mode {
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThan, addr, i64::from(USER_START))
+        } else {
+            let offset = self
+                .b
+                .ins()
+                .iadd_imm_u(addr, i64::from(USER_START.wrapping_neg()));
+            self.b.ins().icmp_imm_u(
+                IntCC::UnsignedGreaterThanOrEqual,
+                offset,
+                i64::from(USER_END - USER_START),
+            )
+        }
+    }
+
+    /// Checks every access of `group` at once, with one branch to a cold
+    /// exit that leaves the group's first access (at `pc`) to the interpreter.
+    fn check_group(&mut self, base: Value, group: AccessGroup, pc: u32, completed: usize) {
+        let mut bad = Vec::new();
+        for offset in [group.offsets.0, group.offsets.1] {
+            let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+            bad.push(self.inaccessible(addr));
+        }
+        if group.align > 1 {
+            let low_bits = self.b.ins().band_imm_u(base, i64::from(group.align - 1));
+            bad.push(self.b.ins().icmp_imm_u(IntCC::NotEqual, low_bits, 0));
+        }
+        for (range, access) in [(group.loads, Access::Read), (group.stores, Access::Write)] {
+            let Some((lo, hi)) = range else { continue };
+            for offset in if lo == hi { vec![lo] } else { vec![lo, hi] } {
+                let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+                if let Some(missing) = self.page_missing(PageOf::Data(addr), access) {
+                    bad.push(missing);
+                }
+            }
+        }
+        let any_bad = bad
+            .into_iter()
+            .reduce(|a, b| self.b.ins().bor(a, b))
+            .expect("a group checks its ends");
+        self.cold_if(any_bad, |t| t.exit_here(Exit::Finish, pc, completed));
+    }
+
     /// Checks a data access of `size` bytes at `addr` with one branch to a
     /// cold exit (the interpreter raises the trap), then its page state.
     fn check_access(&mut self, addr: Value, size: u32, store: bool, pc: u32, completed: usize) {
@@ -674,7 +838,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
         let base = self.read_reg(insn.rs1);
         let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
-        self.check_access(addr, access_size(insn.op), false, pc, completed);
+        self.check_data_access(base, addr, insn, pc, completed);
         let ptr = self.host_ptr(addr);
         let ins = self.b.ins();
         let value = match insn.op {
@@ -691,7 +855,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let base = self.read_reg(insn.rs1);
         let value = self.read_reg(insn.rs2);
         let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
-        self.check_access(addr, access_size(insn.op), true, pc, completed);
+        self.check_data_access(base, addr, insn, pc, completed);
         let ptr = self.host_ptr(addr);
         match insn.op {
             Opcode::Sb => self.b.ins().istore8(flags(), value, ptr, 0),
