@@ -185,6 +185,13 @@ impl CycleModel {
         }
     }
 
+    /// Whether the page of `addr` is loaded in this segment (always, when
+    /// the model is off).
+    #[inline(always)]
+    pub fn is_loaded(&self, addr: u32) -> bool {
+        self.read_min == 0 || self.states[leaf(addr) as usize] >= self.read_min
+    }
+
     /// Records an access to every page of `addr..addr + len` (no-op when empty).
     pub fn access_range(&mut self, addr: u32, len: u32, access: Access) {
         if len == 0 {

@@ -45,7 +45,9 @@ impl CodeTable {
         (!code.is_null()).then_some(code)
     }
 
-    fn set(&mut self, pc: u32, code: Code) {
+    /// The slot of the block at `pc`, with its second-level table made if
+    /// need be. Second-level tables are never freed, so the slot never moves.
+    fn slot(&mut self, pc: u32) -> *mut Code {
         let index = (pc >> 12) as usize;
         if self.pages[index].is_null() {
             let mut table = Box::new([std::ptr::null(); SLOTS_PER_PAGE]);
@@ -53,7 +55,12 @@ impl CodeTable {
             self.owned.push(table);
         }
         // SAFETY: as in `get`.
-        unsafe { *self.pages[index].add(((pc >> 2) as usize) % SLOTS_PER_PAGE) = code };
+        unsafe { self.pages[index].add(((pc >> 2) as usize) % SLOTS_PER_PAGE) }
+    }
+
+    fn set(&mut self, pc: u32, code: Code) {
+        // SAFETY: the slot is in an owned table.
+        unsafe { *self.slot(pc) = code };
     }
 }
 
@@ -86,6 +93,12 @@ impl CodeCache {
     /// The table of a mode.
     pub fn table(&self, machine_mode: bool) -> &CodeTable {
         &self.tables[usize::from(machine_mode)]
+    }
+
+    /// Address of the slot that holds (or will hold) the code of the block
+    /// at `pc` in a mode, for translated code that jumps there; it never moves.
+    pub fn slot_address(&mut self, machine_mode: bool, pc: u32) -> i64 {
+        self.tables[usize::from(machine_mode)].slot(pc) as i64
     }
 
     /// The code of the block starting at `pc` in a mode.

@@ -11,8 +11,8 @@ pub enum Exit {
     Jump = 0,
     /// The interpreter takes over at `pc`, checking the cycle limit and the
     /// segment before each instruction: the block there needs more cycles
-    /// than are left, its first fetch changes page state, or the
-    /// instruction is one only the machine performs (ECALL, MRET, EBREAK).
+    /// than are left, or the instruction is one only the machine performs
+    /// (ECALL, MRET, EBREAK).
     Interpret = 1,
     /// The instruction at `pc` has passed the checks that come before an
     /// instruction (the block's cycles fit), but the interpreter performs

@@ -121,7 +121,9 @@ impl JitEngine {
     pub fn step(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
         m.before_instruction(limit)?;
         let steps = match self.cache.lookup(m.machine_mode, m.pc) {
-            Some(code) => self.run_translated(m, code, limit)?,
+            // Translated code is entered only with its first page loaded.
+            Some(code) if m.cycle_model.is_loaded(m.pc) => self.run_translated(m, code, limit)?,
+            Some(_) => self.interpret_block(m, limit)?,
             None => match self.count_entry(m) {
                 true if self.translate(m) => 0,
                 _ => self.interpret_block(m, limit)?,
@@ -194,6 +196,11 @@ impl JitEngine {
                 .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
             return false;
         };
+        let successor_slots = block
+            .static_successors()
+            .into_iter()
+            .map(|pc| (pc, self.cache.slot_address(block.machine_mode, pc)))
+            .collect();
         let env = Env {
             mem_base: m.mem.base_ptr() as i64,
             code_words: m.mem.code_words_ptr() as i64,
@@ -207,6 +214,7 @@ impl JitEngine {
                 .cycle_model
                 .enabled()
                 .then(|| m.cycle_model.states_ptr() as i64),
+            successor_slots,
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {

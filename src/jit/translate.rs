@@ -76,6 +76,23 @@ impl GuestBlock {
         branches && pc.wrapping_add(last.imm) == self.start
     }
 
+    /// Where the block continues when the target is known from the code:
+    /// branch targets and fall-through, a JAL's target.
+    pub fn static_successors(&self) -> Vec<u32> {
+        let Some(last) = self.insns.last() else {
+            return Vec::new();
+        };
+        let last_pc = self.end() - 4;
+        match last.op {
+            Opcode::Beq | Opcode::Bne | Opcode::Blt | Opcode::Bge | Opcode::Bltu | Opcode::Bgeu => {
+                vec![last_pc.wrapping_add(last.imm), self.end()]
+            }
+            Opcode::Jal => vec![last_pc.wrapping_add(last.imm)],
+            Opcode::Jalr | Opcode::Ecall | Opcode::Mret | Opcode::Ebreak => Vec::new(),
+            _ => vec![self.end()],
+        }
+    }
+
     /// Past the last instruction.
     pub fn end(&self) -> u32 {
         self.start + 4 * self.insns.len() as u32
@@ -92,7 +109,7 @@ impl GuestBlock {
 }
 
 /// Addresses translated code works with; fixed for the engine's lifetime.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Env {
     /// Host address of guest address 0.
     pub mem_base: i64,
@@ -108,6 +125,8 @@ pub struct Env {
     /// Host address of the cycle model's page-state table, when paging is
     /// modelled.
     pub page_states: Option<i64>,
+    /// The code-table slots of the block's static successors.
+    pub successor_slots: Vec<(u32, i64)>,
 }
 
 /// How the address of a load or store is checked.
@@ -200,10 +219,10 @@ fn plan_access_checks(insns: &[Instruction]) -> Vec<AccessCheck> {
 
 /// The page a page-state check is about.
 enum PageOf {
-    /// A fetch from this (static) address.
-    Fetch(u32),
-    /// A load or store at this address.
-    Data(Value),
+    /// A fetch from this address, known at translation.
+    Static(u32),
+    /// A load, a store or a jump target computed at run time.
+    Dynamic(Value),
 }
 
 const NO_ARGS: &[BlockArg] = &[];
@@ -227,8 +246,9 @@ pub struct Translator<'a, 'f> {
     cycles: Variable,
     /// The context's cycle limit, given at entry.
     limit: Value,
-    /// Page-state tags meaning loaded and dirty, when paging is modelled.
-    page_mins: Option<(Value, Value)>,
+    /// Page-state tags meaning loaded and (in blocks that store) dirty,
+    /// when paging is modelled.
+    page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
     /// Where a block that branches to itself loops, without leaving the function.
@@ -259,13 +279,15 @@ impl<'a, 'f> Translator<'a, 'f> {
         let cycles = b.declare_var(types::I64);
         b.def_var(cycles, cycles_at_entry);
         let limit = b.block_params(entry)[2];
+        let has_stores = block.insns.iter().any(|i| i.op.is_store());
         let page_mins = env.page_states.map(|_| {
             let read = b
                 .ins()
                 .load(types::I32, flags(), ctx, offsets::PAGE_READ_MIN);
-            let write = b
-                .ins()
-                .load(types::I32, flags(), ctx, offsets::PAGE_WRITE_MIN);
+            let write = has_stores.then(|| {
+                b.ins()
+                    .load(types::I32, flags(), ctx, offsets::PAGE_WRITE_MIN)
+            });
             (read, write)
         });
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
@@ -427,15 +449,15 @@ impl<'a, 'f> Translator<'a, 'f> {
         };
         let min = match access {
             Access::Read => read_min,
-            Access::Write => write_min,
+            Access::Write => write_min.expect("blocks that store load the dirty tag"),
         };
         let leaves = states + LEAF_TABLE_OFFSET;
         let slot = match page {
-            PageOf::Fetch(addr) => {
+            PageOf::Static(addr) => {
                 let slot = leaves + 4 * i64::from(addr / PAGE_BYTES);
                 self.b.ins().iconst(types::I64, slot)
             }
-            PageOf::Data(addr) => {
+            PageOf::Dynamic(addr) => {
                 // (addr >> 10) * 4, the leaf's byte offset.
                 let offset = self.b.ins().ushr_imm_u(addr, 8);
                 let offset = self.b.ins().band_imm_u(offset, !3);
@@ -449,32 +471,51 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Continues at `target`: in the successor's translation if there is
-    /// one (a tail call through the pc-to-code table), else back in Rust.
-    fn continue_at(&mut self, target: Value, completed: usize) {
+    /// one (a tail call through the pc-to-code table, or straight through
+    /// its slot when `slot` is known), else back in Rust. Translated code is
+    /// only ever entered with its first page loaded in this segment, so a
+    /// target on a page this block has not fetched from is checked first.
+    fn continue_at(
+        &mut self,
+        target: Value,
+        slot: Option<i64>,
+        checked_page: bool,
+        completed: usize,
+    ) {
         if !self.env.chain {
             return self.exit(Exit::Jump, target, completed);
+        }
+        if !checked_page {
+            if let Some(missing) = self.page_missing(PageOf::Dynamic(target), Access::Read) {
+                self.cold_if(missing, |t| t.exit(Exit::Jump, target, completed));
+            }
         }
         self.write_back();
         let cycles = self.cycles_after(completed);
         let miss = self.b.create_block();
-        let have_page = self.b.create_block();
         let have_code = self.b.create_block();
-        // first level: page = table[target >> 12]
-        let page_index = self.b.ins().ushr_imm_u(target, 12);
-        let page_index = self.b.ins().uextend(types::I64, page_index);
-        let page_offset = self.b.ins().ishl_imm_u(page_index, 3);
-        let table = self.b.ins().iconst(types::I64, self.env.code_table);
-        let slot = self.b.ins().iadd(table, page_offset);
-        let page = self.b.ins().load(types::I64, flags(), slot, 0);
-        self.b.ins().brif(page, have_page, NO_ARGS, miss, NO_ARGS);
-        self.b.switch_to_block(have_page);
-        self.b.seal_block(have_page);
-        // second level: code = page[(target >> 2) & 1023]
-        let word = self.b.ins().ushr_imm_u(target, 2);
-        let word = self.b.ins().band_imm_u(word, 1023);
-        let word = self.b.ins().uextend(types::I64, word);
-        let word_offset = self.b.ins().ishl_imm_u(word, 3);
-        let code_slot = self.b.ins().iadd(page, word_offset);
+        let code_slot = match slot {
+            Some(slot) => self.b.ins().iconst(types::I64, slot),
+            None => {
+                let have_page = self.b.create_block();
+                // first level: page = table[target >> 12]
+                let page_index = self.b.ins().ushr_imm_u(target, 12);
+                let page_index = self.b.ins().uextend(types::I64, page_index);
+                let page_offset = self.b.ins().ishl_imm_u(page_index, 3);
+                let table = self.b.ins().iconst(types::I64, self.env.code_table);
+                let slot = self.b.ins().iadd(table, page_offset);
+                let page = self.b.ins().load(types::I64, flags(), slot, 0);
+                self.b.ins().brif(page, have_page, NO_ARGS, miss, NO_ARGS);
+                self.b.switch_to_block(have_page);
+                self.b.seal_block(have_page);
+                // second level: page[(target >> 2) & 1023]
+                let word = self.b.ins().ushr_imm_u(target, 2);
+                let word = self.b.ins().band_imm_u(word, 1023);
+                let word = self.b.ins().uextend(types::I64, word);
+                let word_offset = self.b.ins().ishl_imm_u(word, 3);
+                self.b.ins().iadd(page, word_offset)
+            }
+        };
         let code = self.b.ins().load(types::I64, flags(), code_slot, 0);
         self.b.ins().brif(code, have_code, NO_ARGS, miss, NO_ARGS);
         self.b.switch_to_block(have_code);
@@ -520,22 +561,9 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_body(&mut self) {
         let block = self.block;
         let translated_len = block.translated_len();
-        let fetch_first = |t: &mut Self| {
-            if translated_len > 0 {
-                let start = block.start;
-                t.check_page(
-                    PageOf::Fetch(start),
-                    Access::Read,
-                    start,
-                    0,
-                    Exit::Interpret,
-                );
-            }
-        };
+        // The first instruction's page was checked before this code was
+        // entered (and pages stay loaded while translated code runs).
         if block.loops_to_itself() {
-            // Pages stay loaded while translated code runs: the first
-            // fetch is checked once, outside the loop.
-            fetch_first(self);
             self.enter_loop();
         }
         // Run (or loop again) only if every translated instruction fits under
@@ -551,13 +579,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             let pc = t.u32_const(start);
             t.exit(Exit::Interpret, pc, 0);
         });
-        if self.loop_header.is_none() {
-            fetch_first(self);
-        }
         for (k, insn) in block.insns.iter().enumerate() {
             let pc = block.start + 4 * k as u32;
             if k > 0 && k < translated_len && pc.is_multiple_of(PAGE_BYTES) {
-                self.check_page(PageOf::Fetch(pc), Access::Read, pc, k, Exit::Finish);
+                self.check_page(PageOf::Static(pc), Access::Read, pc, k, Exit::Finish);
             }
             use Opcode::*;
             match insn.op {
@@ -615,8 +640,18 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.b.ins().jump(header, NO_ARGS);
             }
             _ => {
+                // This block fetched from every page it spans.
+                let (start, end) = (self.block.start, self.block.end());
+                let on_own_page =
+                    (start / PAGE_BYTES..=(end - 4) / PAGE_BYTES).contains(&(target / PAGE_BYTES));
+                let slot = self
+                    .env
+                    .successor_slots
+                    .iter()
+                    .find(|(pc, _)| *pc == target)
+                    .map(|&(_, slot)| slot);
                 let target = self.u32_const(target);
-                self.continue_at(target, completed);
+                self.continue_at(target, slot, on_own_page, completed);
             }
         }
     }
@@ -787,7 +822,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             let Some((lo, hi)) = range else { continue };
             for offset in if lo == hi { vec![lo] } else { vec![lo, hi] } {
                 let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
-                if let Some(missing) = self.page_missing(PageOf::Data(addr), access) {
+                if let Some(missing) = self.page_missing(PageOf::Dynamic(addr), access) {
                     bad.push(missing);
                 }
             }
@@ -827,7 +862,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
         self.cold_if(bad, |t| t.exit_trap(pc, completed));
         self.check_page(
-            PageOf::Data(addr),
+            PageOf::Dynamic(addr),
             if store { Access::Write } else { Access::Read },
             pc,
             completed,
@@ -932,6 +967,6 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.cold_if(misaligned, |t| t.exit_trap(pc, completed));
         let link = self.u32_const(pc + 4);
         self.write_reg(insn.rd, link);
-        self.continue_at(target, completed + 1);
+        self.continue_at(target, None, false, completed + 1);
     }
 }
