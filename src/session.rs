@@ -368,6 +368,7 @@ impl Session {
             threshold: self.config.jit_threshold.unwrap_or(default_threshold),
             chain: !diff,
             track_pages: diff,
+            loops: !diff,
         };
         let mut engine = JitEngine::new(options);
         let result = match &mut self.reference {

@@ -95,7 +95,7 @@ fn rig(engine: Engine, mode: Mode, code: &[u32]) -> Rig {
         JitEngine::new(JitOptions {
             threshold: 1,
             chain: false,
-            track_pages: false,
+            ..JitOptions::default()
         })
     });
     Rig {

@@ -1,5 +1,6 @@
-//! The JIT engine: exact on code that changes, at cycle limits, and on the
-//! cycle counter, compared with the interpreter.
+//! The JIT engine: exact on code that changes, at cycle limits, at segment
+//! ends, on loops of blocks and on the cycle counter, compared with the
+//! interpreter.
 
 mod common;
 
@@ -78,5 +79,32 @@ fn running_in_progress_slices_changes_nothing() {
         assert_eq!(sliced.outcome, plain.outcome, "{engine:?}");
         assert_eq!(sliced.user_cycles, plain.user_cycles, "{engine:?}");
         assert_eq!(sliced.stdout, plain.stdout, "{engine:?}");
+    }
+}
+
+#[test]
+fn loops_of_blocks_run_as_one_function_exactly() {
+    // The software SHA-256 has loops of several small blocks; run_both
+    // checks every output and cycle count against the interpreter, with
+    // small segments so that segments end inside the loops too.
+    for po2 in [13, 20] {
+        let report = GuestRun::new("sha").po2(po2).run();
+        let jit = report.jit.expect("JIT statistics");
+        assert!(jit.loops_compiled > 0, "no loop was translated: {jit:?}");
+    }
+}
+
+#[test]
+fn segments_end_at_the_same_instruction_on_both_engines() {
+    // At po2 13 a segment holds a few hundred instructions, so segments
+    // end inside translated blocks all the time.
+    for name in ["recursion", "heap", "sha"] {
+        let report = GuestRun::new(name).po2(13).run();
+        let cycles = report.cycles.expect("cycle model on");
+        assert!(
+            cycles.segments > 100,
+            "{name}: {} segments",
+            cycles.segments
+        );
     }
 }

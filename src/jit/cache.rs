@@ -69,10 +69,8 @@ impl CodeTable {
 pub struct BlockSpan {
     /// Machine mode or user mode.
     pub machine_mode: bool,
-    /// First instruction.
+    /// First instruction: where the translation is entered.
     pub start: u32,
-    /// Past the last instruction.
-    pub end: u32,
 }
 
 /// Both modes' tables and the blocks of every page.
@@ -107,7 +105,7 @@ impl CodeCache {
         self.tables[usize::from(machine_mode)].get(pc)
     }
 
-    /// Registers a translated block (which never crosses a 4 KiB page).
+    /// Registers a translation (whose blocks are all in `span.start`'s 4 KiB page).
     pub fn insert(&mut self, span: BlockSpan, code: Code) {
         self.tables[usize::from(span.machine_mode)].set(span.start, code);
         self.blocks_by_page

@@ -130,9 +130,10 @@ impl Compiler {
         Ok(self.module.get_finalized_function(id))
     }
 
-    /// Compiles `block`; returns its native code.
-    pub fn compile(&mut self, block: &GuestBlock, env: Env) -> Result<Code, String> {
-        let name = format!("b{}_{:08x}", self.next_id, block.start);
+    /// Compiles a block, or a loop of blocks entered at the first (see
+    /// `discover_loop`); returns its native code.
+    pub fn compile(&mut self, blocks: &[GuestBlock], env: Env) -> Result<Code, String> {
+        let name = format!("b{}_{:08x}", self.next_id, blocks[0].start);
         self.next_id += 1;
         let id = self
             .module
@@ -144,7 +145,7 @@ impl Compiler {
             let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
             let block_sig = b.import_signature(self.block_sig.clone());
             let note_sig = b.import_signature(self.note_sig.clone());
-            Translator::new(&mut b, env, block, block_sig, note_sig).translate();
+            Translator::new(&mut b, env, blocks, block_sig, note_sig).translate();
             b.finalize(self.module.target_config());
         }
         self.define(id)

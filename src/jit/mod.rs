@@ -24,7 +24,7 @@ use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{Env, GuestBlock};
+use translate::{discover_loop, Env, GuestBlock};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 1000;
@@ -39,6 +39,9 @@ pub struct JitOptions {
     pub chain: bool,
     /// Record the page of every store (for differential runs).
     pub track_pages: bool,
+    /// Translate a loop of small blocks (within a page, without calls) as
+    /// one function.
+    pub loops: bool,
 }
 
 impl Default for JitOptions {
@@ -47,6 +50,7 @@ impl Default for JitOptions {
             threshold: DEFAULT_THRESHOLD,
             chain: true,
             track_pages: false,
+            loops: true,
         }
     }
 }
@@ -56,6 +60,8 @@ impl Default for JitOptions {
 pub struct JitStats {
     /// Blocks translated.
     pub blocks_compiled: u64,
+    /// Of those, loops of several blocks translated as one function.
+    pub loops_compiled: u64,
     /// Seconds spent translating.
     pub compile_seconds: f64,
     /// Entries from Rust into translated code.
@@ -191,20 +197,26 @@ impl JitEngine {
 
     /// Translates the block at the pc; false if it cannot be.
     fn translate(&mut self, m: &mut Machine) -> bool {
-        let Some(block) = GuestBlock::discover(&m.mem, m.machine_mode, m.pc) else {
+        let Some(head) = GuestBlock::discover(&m.mem, m.machine_mode, m.pc) else {
             self.entry_counts
                 .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
             return false;
         };
-        let successor_slots = block
-            .static_successors()
-            .into_iter()
-            .map(|pc| (pc, self.cache.slot_address(block.machine_mode, pc)))
+        let blocks = if self.options.loops {
+            discover_loop(&m.mem, head)
+        } else {
+            vec![head]
+        };
+        let mode = m.machine_mode;
+        let successor_slots = blocks
+            .iter()
+            .flat_map(GuestBlock::static_successors)
+            .map(|pc| (pc, self.cache.slot_address(mode, pc)))
             .collect();
         let env = Env {
             mem_base: m.mem.base_ptr() as i64,
             code_words: m.mem.code_words_ptr() as i64,
-            code_table: self.cache.table(block.machine_mode).first_level() as i64,
+            code_table: self.cache.table(mode).first_level() as i64,
             chain: self.options.chain,
             note_store: self
                 .options
@@ -222,29 +234,33 @@ impl JitEngine {
                 .inspect_err(|error| tracing::warn!(%error, "the JIT is unavailable; interpreting"))
         });
         let result = match compiler {
-            Ok(compiler) => compiler.compile(&block, env),
+            Ok(compiler) => compiler.compile(&blocks, env),
             Err(error) => Err(error.clone()),
         };
         self.stats.compile_seconds += started.elapsed().as_secs_f64();
         match result {
             Ok(code) => {
+                for block in &blocks {
+                    m.mem.set_code_words(block.start, block.end(), true);
+                }
+                let head = &blocks[0];
                 let span = BlockSpan {
-                    machine_mode: block.machine_mode,
-                    start: block.start,
-                    end: block.end(),
+                    machine_mode: mode,
+                    start: head.start,
                 };
-                m.mem.set_code_words(span.start, span.end, true);
                 self.cache.insert(span, code);
                 self.stats.blocks_compiled += 1;
+                self.stats.loops_compiled += u64::from(blocks.len() > 1);
                 tracing::trace!(
-                    pc = block.start,
-                    insns = block.insns.len(),
+                    pc = head.start,
+                    insns = head.insns.len(),
+                    loop_blocks = blocks.len(),
                     "translated block"
                 );
                 true
             }
             Err(error) => {
-                tracing::warn!(pc = block.start, %error, "block left to the interpreter");
+                tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
                 self.entry_counts
                     .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
                 false
@@ -275,8 +291,14 @@ impl JitEngine {
 
     /// Drops the translations of the page holding `addr`.
     fn invalidate(&mut self, m: &mut Machine, addr: u32) {
-        for span in self.cache.invalidate_page(addr) {
-            m.mem.set_code_words(span.start, span.end, false);
+        let spans = self.cache.invalidate_page(addr);
+        if spans.is_empty() {
+            return;
+        }
+        // Every translation of the page is gone, and with them its code words.
+        let page = addr & !0xfff;
+        m.mem.set_code_words(page, page + 0x1000, false);
+        for span in spans {
             self.entry_counts.remove(&(span.machine_mode, span.start));
             self.stats.blocks_invalidated += 1;
         }

@@ -93,6 +93,15 @@ impl GuestBlock {
         }
     }
 
+    /// The static successors a loop may go on to: not the target of a call
+    /// (a JAL that links), which returns through an indirect jump.
+    fn loop_successors(&self) -> Vec<u32> {
+        match self.insns.last() {
+            Some(last) if last.op == Opcode::Jal && last.rd != 0 => Vec::new(),
+            _ => self.static_successors(),
+        }
+    }
+
     /// Past the last instruction.
     pub fn end(&self) -> u32 {
         self.start + 4 * self.insns.len() as u32
@@ -107,6 +116,103 @@ impl GuestBlock {
         }
     }
 }
+
+/// Most blocks in one loop translated as one function.
+const MAX_LOOP_BLOCKS: usize = 16;
+
+/// The blocks of the loop through `head`, if there is one: the blocks
+/// reachable from it by static edges (branches, plain jumps, fall-through;
+/// not calls) within its 4 KiB page that lead back to it. They are
+/// translated into one function, registers kept in SSA values across them,
+/// so that a loop of small blocks runs without leaving native code. A block
+/// that loops to itself stays alone (its own function keeps only its own
+/// registers live). The head comes first; without such a loop, the head
+/// alone.
+pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
+    if head.loops_to_itself() {
+        return vec![head];
+    }
+    let page = head.start >> 12;
+    let mut blocks = vec![head];
+    let mut next = 0;
+    while next < blocks.len() && blocks.len() < MAX_LOOP_BLOCKS {
+        for target in blocks[next].loop_successors() {
+            let known = blocks.iter().any(|b| b.start == target);
+            if target >> 12 != page || !target.is_multiple_of(4) || known {
+                continue;
+            }
+            let mode = blocks[0].machine_mode;
+            if let Some(block) = GuestBlock::discover(mem, mode, target) {
+                if blocks.len() < MAX_LOOP_BLOCKS && !block.loops_to_itself() {
+                    blocks.push(block);
+                }
+            }
+        }
+        next += 1;
+    }
+    // Keep the blocks from which the head can be reached again.
+    let head_pc = blocks[0].start;
+    let mut reaches = vec![false; blocks.len()];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..blocks.len() {
+            if reaches[i] {
+                continue;
+            }
+            let reached = blocks[i].loop_successors().iter().any(|&t| {
+                t == head_pc
+                    || blocks
+                        .iter()
+                        .position(|b| b.start == t)
+                        .is_some_and(|j| reaches[j])
+            });
+            if reached {
+                reaches[i] = true;
+                changed = true;
+            }
+        }
+    }
+    if !reaches[0] {
+        blocks.truncate(1);
+        return blocks;
+    }
+    let mut blocks: Vec<GuestBlock> = blocks
+        .into_iter()
+        .zip(reaches)
+        .filter_map(|(block, reaches)| reaches.then_some(block))
+        .collect();
+    // Every register of a loop stays live throughout it, loaded at entry
+    // and stored at every exit: past a point, spills and the entry and exit
+    // cost more than the block transitions saved (measured on the
+    // benchmark guests: loops of more registers or more exits got slower).
+    let mut used = [false; 32];
+    for insn in blocks.iter().flat_map(|b| &b.insns) {
+        for r in [insn.rs1, insn.rs2, insn.rd] {
+            used[r as usize] = true;
+        }
+    }
+    let registers = used[1..].iter().filter(|&&u| u).count();
+    let exits = blocks
+        .iter()
+        .flat_map(GuestBlock::static_successors)
+        .filter(|t| !blocks.iter().any(|b| b.start == *t))
+        .count()
+        + blocks
+            .iter()
+            .filter(|b| b.loop_successors().is_empty())
+            .count();
+    if registers > MAX_LOOP_REGISTERS || exits > MAX_LOOP_EXITS {
+        blocks.truncate(1);
+    }
+    blocks
+}
+
+/// Most guest registers a loop of blocks may use.
+const MAX_LOOP_REGISTERS: usize = 24;
+/// Most ways out of a loop of blocks (edges leaving it, and blocks ending
+/// in a call, an indirect jump or an ECALL).
+const MAX_LOOP_EXITS: usize = 3;
 
 /// Addresses translated code works with; fixed for the engine's lifetime.
 #[derive(Clone, Debug)]
@@ -233,10 +339,13 @@ fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// Emits the body of one block's function; `ctx` is its only parameter.
+/// Emits the body of one function: a block, or a loop of blocks.
 pub struct Translator<'a, 'f> {
     b: &'a mut FunctionBuilder<'f>,
     env: Env,
+    /// The blocks, the entry first (see [`discover_loop`]).
+    blocks: &'a [GuestBlock],
+    /// The block being translated.
     block: &'a GuestBlock,
     block_sig: SigRef,
     note_sig: SigRef,
@@ -251,8 +360,9 @@ pub struct Translator<'a, 'f> {
     page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
-    /// Where a block that branches to itself loops, without leaving the function.
-    loop_header: Option<cranelift_codegen::ir::Block>,
+    /// Where a loop continues at each of its blocks, without leaving the
+    /// function (empty when the blocks do not loop).
+    loop_targets: Vec<(u32, cranelift_codegen::ir::Block)>,
     cache_regs: bool,
     reg_file: u32,
     vars: Vec<Variable>,
@@ -261,11 +371,12 @@ pub struct Translator<'a, 'f> {
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
-    /// Prepares to translate `block` into the function `b` is building.
+    /// Prepares to translate `blocks` (a block, or a loop of blocks entered
+    /// at the first) into the function `b` is building.
     pub fn new(
         b: &'a mut FunctionBuilder<'f>,
         env: Env,
-        block: &'a GuestBlock,
+        blocks: &'a [GuestBlock],
         block_sig: SigRef,
         note_sig: SigRef,
     ) -> Self {
@@ -279,7 +390,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let cycles = b.declare_var(types::I64);
         b.def_var(cycles, cycles_at_entry);
         let limit = b.block_params(entry)[2];
-        let has_stores = block.insns.iter().any(|i| i.op.is_store());
+        let block = &blocks[0];
+        let has_stores = blocks
+            .iter()
+            .flat_map(|b| &b.insns)
+            .any(|i| i.op.is_store());
         let page_mins = env.page_states.map(|_| {
             let read = b
                 .ins()
@@ -294,6 +409,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         Self {
             b,
             env,
+            blocks,
             block,
             block_sig,
             note_sig,
@@ -303,7 +419,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             limit,
             page_mins,
             access_checks: plan_access_checks(&block.insns),
-            loop_header: None,
+            loop_targets: Vec::new(),
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
                 MACHINE_REGS_ADDR
@@ -550,11 +666,21 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.seal_block(hot);
     }
 
-    /// Translates the whole block.
+    /// Translates the block, or the loop.
     pub fn translate(mut self) {
-        self.translate_body();
-        if let Some(header) = self.loop_header {
-            self.b.seal_block(header);
+        let blocks = self.blocks;
+        if blocks.len() == 1 && !blocks[0].loops_to_itself() {
+            return self.translate_body();
+        }
+        self.enter_loop();
+        for (block, (_, label)) in blocks.iter().zip(self.loop_targets.clone()) {
+            self.b.switch_to_block(label);
+            self.block = block;
+            self.access_checks = plan_access_checks(&block.insns);
+            self.translate_body();
+        }
+        for (_, label) in self.loop_targets.clone() {
+            self.b.seal_block(label);
         }
     }
 
@@ -563,9 +689,6 @@ impl<'a, 'f> Translator<'a, 'f> {
         let translated_len = block.translated_len();
         // The first instruction's page was checked before this code was
         // entered (and pages stay loaded while translated code runs).
-        if block.loops_to_itself() {
-            self.enter_loop();
-        }
         // Run (or loop again) only if every translated instruction fits under
         // the cycle limit.
         let cycles = self.b.use_var(self.cycles);
@@ -602,13 +725,13 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.continue_static(block.end(), block.insns.len());
     }
 
-    /// Sets up a block that branches to itself: every register it uses is
-    /// loaded up front and every register it writes counts as written from
-    /// the start (an earlier iteration may have written it), so that the
-    /// loop can keep them in SSA values across iterations.
+    /// Sets up a loop: every register its blocks use is loaded up front and
+    /// every register they write counts as written from the start (an
+    /// earlier iteration may have written it), so that the loop can keep
+    /// them in SSA values across iterations and blocks.
     fn enter_loop(&mut self) {
         if self.cache_regs {
-            for insn in &self.block.insns {
+            for insn in self.blocks.iter().flat_map(|b| &b.insns) {
                 for r in [insn.rs1, insn.rs2, insn.rd] {
                     self.read_reg(r);
                 }
@@ -623,27 +746,39 @@ impl<'a, 'f> Translator<'a, 'f> {
                 }
             }
         }
-        let header = self.b.create_block();
-        self.b.ins().jump(header, NO_ARGS);
-        self.b.switch_to_block(header);
-        self.loop_header = Some(header);
+        self.loop_targets = self
+            .blocks
+            .iter()
+            .map(|block| (block.start, self.b.create_block()))
+            .collect();
+        self.b.ins().jump(self.loop_targets[0].1, NO_ARGS);
     }
 
-    /// Continues at the static address `target`: around the loop when it is
-    /// this block's start, else as `continue_at`.
+    /// Continues at the static address `target`: within the loop when it is
+    /// one of its blocks, else as `continue_at`.
     fn continue_static(&mut self, target: u32, completed: usize) {
-        match self.loop_header {
-            Some(header) if target == self.block.start => {
+        // This block fetched from every page it spans.
+        let (start, end) = (self.block.start, self.block.end());
+        let on_own_page =
+            (start / PAGE_BYTES..=(end - 4) / PAGE_BYTES).contains(&(target / PAGE_BYTES));
+        let in_loop = self.loop_targets.iter().find(|(pc, _)| *pc == target);
+        match in_loop.map(|&(_, label)| label) {
+            Some(label) => {
+                if !on_own_page {
+                    self.check_page(
+                        PageOf::Static(target),
+                        Access::Read,
+                        target,
+                        completed,
+                        Exit::Jump,
+                    );
+                }
                 let cycles = self.b.use_var(self.cycles);
                 let cycles = self.b.ins().iadd_imm_u(cycles, completed as i64);
                 self.b.def_var(self.cycles, cycles);
-                self.b.ins().jump(header, NO_ARGS);
+                self.b.ins().jump(label, NO_ARGS);
             }
-            _ => {
-                // This block fetched from every page it spans.
-                let (start, end) = (self.block.start, self.block.end());
-                let on_own_page =
-                    (start / PAGE_BYTES..=(end - 4) / PAGE_BYTES).contains(&(target / PAGE_BYTES));
+            None => {
                 let slot = self
                     .env
                     .successor_slots
