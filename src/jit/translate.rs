@@ -124,10 +124,10 @@ const MAX_LOOP_BLOCKS: usize = 16;
 /// reachable from it by static edges (branches, plain jumps, fall-through;
 /// not calls) within its 4 KiB page that lead back to it. They are
 /// translated into one function, registers kept in SSA values across them,
-/// so that a loop of small blocks runs without leaving native code. A block
-/// that loops to itself stays alone (its own function keeps only its own
-/// registers live). The head comes first; without such a loop, the head
-/// alone.
+/// so that a loop of small blocks runs without leaving native code. A head
+/// that loops to itself stays alone (it is a loop already, and its own
+/// function keeps only its own registers live). The head comes first;
+/// without such a loop, the head alone.
 pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
     if head.loops_to_itself() {
         return vec![head];
@@ -143,7 +143,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
             }
             let mode = blocks[0].machine_mode;
             if let Some(block) = GuestBlock::discover(mem, mode, target) {
-                if blocks.len() < MAX_LOOP_BLOCKS && !block.loops_to_itself() {
+                if blocks.len() < MAX_LOOP_BLOCKS {
                     blocks.push(block);
                 }
             }
@@ -209,7 +209,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
 }
 
 /// Most guest registers a loop of blocks may use.
-const MAX_LOOP_REGISTERS: usize = 24;
+const MAX_LOOP_REGISTERS: usize = 20;
 /// Most ways out of a loop of blocks (edges leaving it, and blocks ending
 /// in a call, an indirect jump or an ECALL).
 const MAX_LOOP_EXITS: usize = 3;
