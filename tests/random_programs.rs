@@ -1,7 +1,7 @@
 //! Random RV32IM programs run on the interpreter and on the JIT must end in
 //! the same state: ALU and M-extension operations on edge values, loads and
 //! stores of every width into a scratch area, forward branches, counted
-//! backward loops, direct and indirect calls and returns, and ECALLs into
+//! backward loops (with branches inside), direct and indirect calls and returns, and ECALLs into
 //! the kernel (INPUT, SYS_CYCLE_COUNT, SYS_WRITE). The cycle model runs with
 //! small segments (po2 13 to 15), so that segments split inside translated
 //! blocks, and its segments and cycles must agree too.
@@ -19,7 +19,7 @@ use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 use zkjit::cycle_model::{CycleModel, CycleSummary};
 use zkjit::host::HostIo;
 use zkjit::interpreter::Interpreter;
-use zkjit::jit::{JitEngine, JitOptions};
+use zkjit::jit::{JitEngine, JitOptions, JitStats};
 use zkjit::loader::{ElfImage, ElfRole, LoadSegment};
 use zkjit::platform::{MACHINE_REGS_ADDR, USER_REGS_ADDR};
 use zkjit::{Machine, Program, Stop, KERNEL_ELF};
@@ -177,13 +177,29 @@ fn straight_item() -> impl Strategy<Value = Item> {
     ]
 }
 
+/// A loop's body: straight code with forward branches inside, so that the
+/// loop spans several blocks.
+fn loop_body() -> impl Strategy<Value = Vec<Item>> {
+    let item = prop_oneof![
+        4 => straight_item(),
+        1 => (
+            prop::sample::select(&[0u32, 1, 4, 5, 6, 7][..]),
+            reg(),
+            reg(),
+            prop::collection::vec(straight_item(), 1..4)
+        )
+            .prop_map(|(f3, rs1, rs2, body)| Item::SkipIf { f3, rs1, rs2, body }),
+    ];
+    prop::collection::vec(item, 1..8)
+}
+
 fn item(functions: usize) -> impl Strategy<Value = Item> {
     let body = || prop::collection::vec(straight_item(), 1..8);
     prop_oneof![
         20 => straight_item(),
         2 => (prop::sample::select(&[0u32, 1, 4, 5, 6, 7][..]), reg(), reg(), body())
             .prop_map(|(f3, rs1, rs2, body)| Item::SkipIf { f3, rs1, rs2, body }),
-        2 => (1..12u32, body()).prop_map(|(count, body)| Item::Loop { count, body }),
+        2 => (1..12u32, loop_body()).prop_map(|(count, body)| Item::Loop { count, body }),
         2 => (0..functions, any::<bool>()).prop_map(|(function, indirect)| Item::Call { function, indirect }),
         1 => (0..8u32).prop_map(|index| Item::Input { index }),
         1 => Just(Item::CycleCount),
@@ -380,10 +396,13 @@ struct EndState {
     stdout: Vec<u8>,
 }
 
-fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> EndState {
+/// Runs on the interpreter, or on the JIT with the given threshold (then
+/// also returning what the JIT did).
+fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> (EndState, Option<JitStats>) {
     let mut m = Machine::new(HostIo::captured()).expect("machine");
     m.cycle_model = CycleModel::new(po2);
     program.write_to(&mut m.mem);
+    let mut stats = None;
     let result = m.resume().and_then(|()| match jit_threshold {
         None => Interpreter::new().run(&mut m, Some(MAX_CYCLES)),
         Some(threshold) => {
@@ -391,14 +410,17 @@ fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> EndState {
                 threshold,
                 ..JitOptions::default()
             };
-            JitEngine::new(options).run(&mut m, Some(MAX_CYCLES))
+            let mut engine = JitEngine::new(options);
+            let result = engine.run(&mut m, Some(MAX_CYCLES));
+            stats = Some(engine.stats);
+            result
         }
     });
     let registers = (0..32)
         .flat_map(|i| [USER_REGS_ADDR + 4 * i, MACHINE_REGS_ADDR + 4 * i])
         .map(|addr| m.mem.load_u32(addr))
         .collect();
-    EndState {
+    let end = EndState {
         result,
         pc: m.pc,
         user_cycles: m.user_cycles,
@@ -406,7 +428,8 @@ fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> EndState {
         registers,
         scratch: m.mem.slice(SCRATCH, SCRATCH_BYTES).unwrap().to_vec(),
         stdout: m.io.stdout.captured().to_vec(),
-    }
+    };
+    (end, stats)
 }
 
 fn config() -> ProptestConfig {
@@ -431,8 +454,8 @@ proptest! {
     #[test]
     fn jit_and_interpreter_end_in_the_same_state(p in random_program()) {
         let program = program(&p);
-        let interp = run(&program, p.po2, None);
-        let jit = run(&program, p.po2, Some(p.jit_threshold));
+        let (interp, _) = run(&program, p.po2, None);
+        let (jit, _) = run(&program, p.po2, Some(p.jit_threshold));
         prop_assert_eq!(jit, interp);
     }
 }
@@ -443,9 +466,14 @@ fn random_programs_do_run_to_their_halt() {
     let mut runner = proptest::test_runner::TestRunner::new(config());
     let mut halted = 0;
     let mut split = 0;
+    let mut loops = 0;
     for _ in 0..100 {
         let p = random_program().new_tree(&mut runner).unwrap().current();
-        let end = run(&program(&p), p.po2, None);
+        let (end, _) = run(&program(&p), p.po2, None);
+        let (_, jit) = run(&program(&p), p.po2, Some(p.jit_threshold));
+        if jit.is_some_and(|j| j.loops_compiled > 0) {
+            loops += 1;
+        }
         if end.result.is_ok() {
             halted += 1;
         }
@@ -458,5 +486,10 @@ fn random_programs_do_run_to_their_halt() {
     assert!(
         split > 50,
         "only {split} of 100 random programs ran in several segments"
+    );
+    // And one against programs whose loops the JIT never translates whole.
+    assert!(
+        loops > 20,
+        "only {loops} of 100 random programs had loops translated"
     );
 }
