@@ -13,6 +13,8 @@ use memmap2::{MmapMut, MmapOptions};
 
 /// Size of the guest address space.
 const SPACE_BYTES: usize = 1 << 32;
+/// log2 of the bytes one code-page flag stands for.
+pub const CODE_PAGE_SHIFT: u32 = 10;
 
 fn reserve(len: usize) -> io::Result<MmapMut> {
     MmapOptions::new().len(len).no_reserve_swap().map_anon()
@@ -23,6 +25,9 @@ pub struct GuestMemory {
     map: MmapMut,
     /// One byte per guest word: non-zero where the word holds translated code.
     code_words: MmapMut,
+    /// One byte per 1 KiB: non-zero where a word of it does (fine enough
+    /// to tell a stack from the code next to it).
+    code_pages: MmapMut,
     /// Addresses of code words stored to since the last `take_written_code`.
     written_code: Vec<u32>,
     /// When set, the page (address >> 12) of every store is recorded.
@@ -36,6 +41,7 @@ impl GuestMemory {
         Ok(Self {
             map: reserve(SPACE_BYTES)?,
             code_words: reserve(SPACE_BYTES / 4)?,
+            code_pages: reserve(SPACE_BYTES >> CODE_PAGE_SHIFT)?,
             written_code: Vec::new(),
             track_pages: false,
             written_pages: Vec::new(),
@@ -53,9 +59,26 @@ impl GuestMemory {
         self.code_words.as_mut_ptr()
     }
 
-    /// Marks (or unmarks) the words `start..end` as holding translated code.
-    pub fn set_code_words(&mut self, start: u32, end: u32, is_code: bool) {
-        self.code_words[(start >> 2) as usize..(end >> 2) as usize].fill(u8::from(is_code));
+    /// Base pointer of the code-page map: the byte for guest address `a` is
+    /// at `base + (a >> CODE_PAGE_SHIFT)`.
+    pub fn code_pages_ptr(&mut self) -> *mut u8 {
+        self.code_pages.as_mut_ptr()
+    }
+
+    /// Marks the words `start..end` (within one 4 KiB page) as holding
+    /// translated code.
+    pub fn mark_code_words(&mut self, start: u32, end: u32) {
+        self.code_words[(start >> 2) as usize..(end >> 2) as usize].fill(1);
+        let pages = (start >> CODE_PAGE_SHIFT) as usize..=((end - 1) >> CODE_PAGE_SHIFT) as usize;
+        self.code_pages[pages].fill(1);
+    }
+
+    /// Unmarks every word of the 4 KiB page holding `addr`.
+    pub fn clear_code_page(&mut self, addr: u32) {
+        let first_word = ((addr >> 12) << 10) as usize;
+        self.code_words[first_word..first_word + 1024].fill(0);
+        let first_page = ((addr >> 12) << (12 - CODE_PAGE_SHIFT)) as usize;
+        self.code_pages[first_page..first_page + (1 << (12 - CODE_PAGE_SHIFT))].fill(0);
     }
 
     /// The code words stored to since the last call.
@@ -191,15 +214,20 @@ mod tests {
     #[test]
     fn stores_to_code_words_are_recorded() {
         let mut mem = GuestMemory::new().unwrap();
-        mem.set_code_words(0x1000, 0x1010, true);
+        mem.mark_code_words(0x1000, 0x1010);
         mem.store_u32(0x1010, 1);
         assert!(!mem.code_was_written());
         mem.store_u8(0x100d, 1);
         mem.store_u16(0x1002, 1);
         assert_eq!(mem.take_written_code(), vec![0x100d, 0x1002]);
-        mem.set_code_words(0x1000, 0x1010, false);
+        mem.clear_code_page(0x1ffc);
         mem.store_u32(0x1000, 1);
         assert!(!mem.code_was_written());
+        // The last page of the address space too.
+        mem.mark_code_words(0xffff_fff0, 0xffff_fffc);
+        mem.store_u32(0xffff_fff4, 1);
+        assert_eq!(mem.take_written_code(), vec![0xffff_fff4]);
+        mem.clear_code_page(0xffff_f000);
     }
 
     #[test]

@@ -216,6 +216,7 @@ impl JitEngine {
         let env = Env {
             mem_base: m.mem.base_ptr() as i64,
             code_words: m.mem.code_words_ptr() as i64,
+            code_pages: m.mem.code_pages_ptr() as i64,
             code_table: self.cache.table(mode).first_level() as i64,
             chain: self.options.chain,
             note_store: self
@@ -241,7 +242,7 @@ impl JitEngine {
         match result {
             Ok(code) => {
                 for block in &blocks {
-                    m.mem.set_code_words(block.start, block.end(), true);
+                    m.mem.mark_code_words(block.start, block.end());
                 }
                 let head = &blocks[0];
                 let span = BlockSpan {
@@ -296,8 +297,7 @@ impl JitEngine {
             return;
         }
         // Every translation of the page is gone, and with them its code words.
-        let page = addr & !0xfff;
-        m.mem.set_code_words(page, page + 0x1000, false);
+        m.mem.clear_code_page(addr);
         for span in spans {
             self.entry_counts.remove(&(span.machine_mode, span.start));
             self.stats.blocks_invalidated += 1;

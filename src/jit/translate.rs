@@ -12,7 +12,7 @@ use super::context::{offsets, Exit};
 use crate::cycle_model::{Access, LEAF_TABLE_OFFSET};
 use crate::decoder::{decode, Instruction, Opcode};
 use crate::interpreter::access_size;
-use crate::memory::GuestMemory;
+use crate::memory::{GuestMemory, CODE_PAGE_SHIFT};
 use crate::platform::X0_SINK_OFFSET;
 use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES, USER_END, USER_REGS_ADDR, USER_START};
 
@@ -36,7 +36,11 @@ impl GuestBlock {
     /// instruction cannot be translated (fetch fault or illegal encoding:
     /// the interpreter raises those).
     pub fn discover(mem: &GuestMemory, machine_mode: bool, pc: u32) -> Option<Self> {
-        let fetchable = |addr: u32| addr >= USER_START && (machine_mode || addr < USER_END);
+        // (The last word of the address space is left to the interpreter, so
+        // that a block's end is always an address.)
+        let fetchable = |addr: u32| {
+            addr >= USER_START && (machine_mode || addr < USER_END) && addr < u32::MAX - 3
+        };
         let mut insns = Vec::new();
         let mut addr = pc;
         while insns.len() < MAX_BLOCK_INSNS && fetchable(addr) && addr >> 12 == pc >> 12 {
@@ -221,6 +225,8 @@ pub struct Env {
     pub mem_base: i64,
     /// Host address of the code-word map.
     pub code_words: i64,
+    /// Host address of the code-page map.
+    pub code_pages: i64,
     /// First level of the block's mode's pc-to-code table.
     pub code_table: i64,
     /// Chain to successor blocks (off in differential runs).
@@ -243,8 +249,9 @@ enum AccessCheck {
     /// Here, for the whole group of accesses through the same register
     /// value (see [`plan_access_checks`]).
     Group(AccessGroup),
-    /// Already checked by its group.
-    Covered,
+    /// Already checked by its group, whose first access is the given
+    /// instruction.
+    Covered(usize),
 }
 
 /// Accesses of one block through the same value of one base register, at
@@ -317,7 +324,7 @@ fn plan_access_checks(insns: &[Instruction]) -> Vec<AccessCheck> {
         }
         plan[members[0]] = AccessCheck::Group(group);
         for &k in &members[1..] {
-            plan[k] = AccessCheck::Covered;
+            plan[k] = AccessCheck::Covered(members[0]);
         }
     }
     plan
@@ -360,6 +367,9 @@ pub struct Translator<'a, 'f> {
     page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
+    /// For each group (by its first access) that stores: whether a page it
+    /// stores to holds translated code, so that its stores check words.
+    store_risk: Vec<Option<Value>>,
     /// Where a loop continues at each of its blocks, without leaving the
     /// function (empty when the blocks do not loop).
     loop_targets: Vec<(u32, cranelift_codegen::ir::Block)>,
@@ -419,6 +429,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             limit,
             page_mins,
             access_checks: plan_access_checks(&block.insns),
+            store_risk: vec![None; block.insns.len()],
             loop_targets: Vec::new(),
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
@@ -677,6 +688,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.switch_to_block(label);
             self.block = block;
             self.access_checks = plan_access_checks(&block.insns);
+            self.store_risk = vec![None; block.insns.len()];
             self.translate_body();
         }
         for (_, label) in self.loop_targets.clone() {
@@ -918,7 +930,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         match self.access_checks[completed] {
             AccessCheck::Single => self.check_access(addr, size, insn.op.is_store(), pc, completed),
             AccessCheck::Group(group) => self.check_group(base, group, pc, completed),
-            AccessCheck::Covered => {}
+            AccessCheck::Covered(_) => {}
         }
     }
 
@@ -967,6 +979,24 @@ impl<'a, 'f> Translator<'a, 'f> {
             .reduce(|a, b| self.b.ins().bor(a, b))
             .expect("a group checks its ends");
         self.cold_if(any_bad, |t| t.exit_here(Exit::Finish, pc, completed));
+        if let Some((lo, hi)) = group.stores {
+            // Whether a store of the group may hit translated code: only if
+            // one of its (at most two) 1 KiB pages holds some.
+            let mut risk = None;
+            for offset in [lo, hi] {
+                let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+                let page = self.b.ins().ushr_imm_u(addr, i64::from(CODE_PAGE_SHIFT));
+                let page = self.b.ins().uextend(types::I64, page);
+                let map = self.b.ins().iconst(types::I64, self.env.code_pages);
+                let flag_ptr = self.b.ins().iadd(map, page);
+                let flag = self.b.ins().uload8(types::I32, flags(), flag_ptr, 0);
+                risk = Some(match risk {
+                    Some(other) => self.b.ins().bor(other, flag),
+                    None => flag,
+                });
+            }
+            self.store_risk[completed] = risk;
+        }
     }
 
     /// Checks a data access of `size` bytes at `addr` with one branch to a
@@ -1038,17 +1068,37 @@ impl<'a, 'f> Translator<'a, 'f> {
                 .ins()
                 .call_indirect(self.note_sig, function, &[self.ctx, addr]);
         }
-        // A store into translated code ends the block after it.
+        // A store into translated code ends the block after it. A store of
+        // a group looks at the word only when the group's pages hold code.
+        let lead = match self.access_checks[completed] {
+            AccessCheck::Group(_) => Some(completed),
+            AccessCheck::Covered(lead) => Some(lead),
+            AccessCheck::Single => None,
+        };
+        let risk = lead.and_then(|lead| self.store_risk[lead]);
+        let hot = self.b.create_block();
+        if let Some(risk) = risk {
+            let check_word = self.b.create_block();
+            self.b.ins().brif(risk, check_word, NO_ARGS, hot, NO_ARGS);
+            self.b.set_cold_block(check_word);
+            self.b.switch_to_block(check_word);
+            self.b.seal_block(check_word);
+        }
         let word = self.b.ins().ushr_imm_u(addr, 2);
         let word = self.b.ins().uextend(types::I64, word);
         let map = self.b.ins().iconst(types::I64, self.env.code_words);
         let flag_ptr = self.b.ins().iadd(map, word);
         let is_code = self.b.ins().uload8(types::I32, flags(), flag_ptr, 0);
-        self.cold_if(is_code, |t| {
-            t.store_ctx_u32(addr, offsets::WRITTEN_ADDR);
-            let next = t.u32_const(pc + 4);
-            t.exit(Exit::CodeWritten, next, completed + 1);
-        });
+        let written = self.b.create_block();
+        self.b.ins().brif(is_code, written, NO_ARGS, hot, NO_ARGS);
+        self.b.set_cold_block(written);
+        self.b.switch_to_block(written);
+        self.b.seal_block(written);
+        self.store_ctx_u32(addr, offsets::WRITTEN_ADDR);
+        let next = self.u32_const(pc + 4);
+        self.exit(Exit::CodeWritten, next, completed + 1);
+        self.b.switch_to_block(hot);
+        self.b.seal_block(hot);
     }
 
     fn branch(&mut self, insn: &Instruction, pc: u32, completed: usize) {
