@@ -216,9 +216,23 @@ fn benchmark_guests_first_three_million_cycles() {
 #[ignore = "takes long: cargo test --release --test oracle -- --ignored --nocapture"]
 fn benchmark_guests_in_full() {
     // Largest segments first: at po2 14 the reference executor spends
-    // minutes on the memory-heavy guests' many segments.
+    // minutes on the memory-heavy guests' many segments. Choose with
+    // ZKJIT_ORACLE_PO2S=14,16 and ZKJIT_ORACLE_GUESTS=fib,sieve.
+    let chosen = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+    };
+    let po2s = chosen("ZKJIT_ORACLE_PO2S");
+    let guests = chosen("ZKJIT_ORACLE_GUESTS");
     for po2 in PO2S.into_iter().rev() {
+        if po2s.as_ref().is_some_and(|p| !p.contains(&po2.to_string())) {
+            continue;
+        }
         for name in &bench_guests() {
+            if guests.as_ref().is_some_and(|g| !g.contains(name)) {
+                continue;
+            }
             check_benchmark_guest(name, po2, None, None);
         }
     }

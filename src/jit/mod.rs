@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::decoder::Opcode;
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
@@ -72,6 +73,9 @@ pub struct JitStats {
     pub translated_cycles: u64,
 }
 
+/// A jump cache that matches no jump (no segment tag is all ones).
+const EMPTY_JUMP_CACHE: [u64; 2] = [u64::MAX, 0];
+
 /// Marks a block start that cannot be translated.
 const UNTRANSLATABLE: u32 = u32::MAX;
 
@@ -86,6 +90,10 @@ pub struct JitEngine {
     options: JitOptions,
     /// Runs what is not translated.
     interpreter: Interpreter,
+    /// The jump caches of translated JALRs: (key, code) pairs at fixed
+    /// addresses, emptied whenever a translation is dropped.
+    #[allow(clippy::vec_box, reason = "translated code holds their addresses")]
+    jump_caches: Vec<Box<[u64; 2]>>,
     /// Statistics of the run so far.
     pub stats: JitStats,
 }
@@ -105,6 +113,7 @@ impl JitEngine {
             entry_counts: HashMap::new(),
             options,
             interpreter: Interpreter::new(),
+            jump_caches: Vec::new(),
             stats: JitStats::default(),
         }
     }
@@ -208,6 +217,7 @@ impl JitEngine {
             vec![head]
         };
         let mode = m.machine_mode;
+        let head_ends_in_jalr = blocks[0].insns.last().map(|i| i.op) == Some(Opcode::Jalr);
         let successor_slots = blocks
             .iter()
             .flat_map(GuestBlock::static_successors)
@@ -228,6 +238,12 @@ impl JitEngine {
                 .enabled()
                 .then(|| m.cycle_model.states_ptr() as i64),
             successor_slots,
+            jump_cache: (head_ends_in_jalr && self.options.chain).then(|| {
+                let mut cache = Box::new(EMPTY_JUMP_CACHE);
+                let address = cache.as_mut_ptr() as i64;
+                self.jump_caches.push(cache);
+                address
+            }),
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {
@@ -296,8 +312,12 @@ impl JitEngine {
         if spans.is_empty() {
             return;
         }
-        // Every translation of the page is gone, and with them its code words.
+        // Every translation of the page is gone, and with them its code words
+        // and any jump cache that leads to one.
         m.mem.clear_code_page(addr);
+        for cache in &mut self.jump_caches {
+            **cache = EMPTY_JUMP_CACHE;
+        }
         for span in spans {
             self.entry_counts.remove(&(span.machine_mode, span.start));
             self.stats.blocks_invalidated += 1;

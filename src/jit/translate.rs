@@ -239,6 +239,10 @@ pub struct Env {
     pub page_states: Option<i64>,
     /// The code-table slots of the block's static successors.
     pub successor_slots: Vec<(u32, i64)>,
+    /// Host address of this block's jump cache (for a final JALR): the key
+    /// `page_read_min << 32 | target` of the last target taken, then its
+    /// code. A key names the segment, so a hit needs no page check.
+    pub jump_cache: Option<i64>,
 }
 
 /// How the address of a load or store is checked.
@@ -609,6 +613,19 @@ impl<'a, 'f> Translator<'a, 'f> {
         checked_page: bool,
         completed: usize,
     ) {
+        self.continue_at_remembering(target, slot, checked_page, completed, None)
+    }
+
+    /// `continue_at`, and when the successor's code is found, `(cache,
+    /// key)` records it in a jump cache.
+    fn continue_at_remembering(
+        &mut self,
+        target: Value,
+        slot: Option<i64>,
+        checked_page: bool,
+        completed: usize,
+        remember: Option<(Value, Value)>,
+    ) {
         if !self.env.chain {
             return self.exit(Exit::Jump, target, completed);
         }
@@ -647,6 +664,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().brif(code, have_code, NO_ARGS, miss, NO_ARGS);
         self.b.switch_to_block(have_code);
         self.b.seal_block(have_code);
+        if let Some((cache, key)) = remember {
+            self.b.ins().store(flags(), key, cache, 0);
+            self.b.ins().store(flags(), code, cache, 8);
+        }
         let args = [self.ctx, cycles, self.limit];
         self.b
             .ins()
@@ -1152,6 +1173,37 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.cold_if(misaligned, |t| t.exit_trap(pc, completed));
         let link = self.u32_const(pc + 4);
         self.write_reg(insn.rd, link);
-        self.continue_at(target, None, false, completed + 1);
+        let Some(cache) = self.env.jump_cache.filter(|_| self.env.chain) else {
+            return self.continue_at(target, None, false, completed + 1);
+        };
+        // The jump cache: the same target as last time, in the same
+        // segment, goes straight to its code.
+        let read_min = match self.page_mins {
+            Some((read_min, _)) => self.b.ins().uextend(types::I64, read_min),
+            None => self.b.ins().iconst(types::I64, 0),
+        };
+        let high = self.b.ins().ishl_imm_u(read_min, 32);
+        let low = self.b.ins().uextend(types::I64, target);
+        let key = self.b.ins().bor(high, low);
+        let cache = self.b.ins().iconst(types::I64, cache);
+        let cached_key = self.b.ins().load(types::I64, flags(), cache, 0);
+        let hit = self.b.ins().icmp(IntCC::Equal, key, cached_key);
+        let hit_block = self.b.create_block();
+        let miss_block = self.b.create_block();
+        self.b
+            .ins()
+            .brif(hit, hit_block, NO_ARGS, miss_block, NO_ARGS);
+        self.b.switch_to_block(hit_block);
+        self.b.seal_block(hit_block);
+        self.write_back();
+        let cycles = self.cycles_after(completed + 1);
+        let code = self.b.ins().load(types::I64, flags(), cache, 8);
+        let args = [self.ctx, cycles, self.limit];
+        self.b
+            .ins()
+            .return_call_indirect(self.block_sig, code, &args);
+        self.b.switch_to_block(miss_block);
+        self.b.seal_block(miss_block);
+        self.continue_at_remembering(target, None, false, completed + 1, Some((cache, key)));
     }
 }
