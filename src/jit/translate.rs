@@ -668,10 +668,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.ins().store(flags(), key, cache, 0);
             self.b.ins().store(flags(), code, cache, 8);
         }
-        let args = [self.ctx, cycles, self.limit];
-        self.b
-            .ins()
-            .return_call_indirect(self.block_sig, code, &args);
+        self.tail_call(code, cycles);
         self.b.switch_to_block(miss);
         self.b.seal_block(miss);
         self.b.set_cold_block(miss);
@@ -682,6 +679,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         let exit_code = self.u32_const(Exit::Jump as u32);
         self.store_ctx_u32(exit_code, offsets::EXIT);
         self.b.ins().return_(&[]);
+    }
+
+    /// Goes on in the translated code `code` with `cycles` user cycles done.
+    fn tail_call(&mut self, code: Value, cycles: Value) {
+        let args = [self.ctx, cycles, self.limit];
+        self.b
+            .ins()
+            .return_call_indirect(self.block_sig, code, &args);
     }
 
     /// Branches to a cold block when `cond` holds, emits `cold` there, and
@@ -1198,10 +1203,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.write_back();
         let cycles = self.cycles_after(completed + 1);
         let code = self.b.ins().load(types::I64, flags(), cache, 8);
-        let args = [self.ctx, cycles, self.limit];
-        self.b
-            .ins()
-            .return_call_indirect(self.block_sig, code, &args);
+        self.tail_call(code, cycles);
         self.b.switch_to_block(miss_block);
         self.b.seal_block(miss_block);
         self.continue_at_remembering(target, None, false, completed + 1, Some((cache, key)));
