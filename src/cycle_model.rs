@@ -160,11 +160,6 @@ impl CycleModel {
         self.enabled
     }
 
-    /// The segment size.
-    pub fn po2(&self) -> u32 {
-        self.po2
-    }
-
     /// Where the model stands: segments finished and the current
     /// segment's paging cycles.
     pub fn position(&self) -> (usize, u32) {
