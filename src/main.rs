@@ -77,10 +77,10 @@ enum Command {
         /// Stop after this many user cycles.
         #[arg(long, value_name = "N")]
         max_cycles: Option<u64>,
-        /// Segment size for the cycle model: 2^N cycles, N from 13 to 24.
-        #[arg(long, value_name = "N", default_value_t = zkjit::cycle_model::DEFAULT_PO2,
-              value_parser = clap::value_parser!(u32).range(13..=24))]
-        po2: u32,
+        /// Segment size for the cycle model: 2^N cycles, N from 13 to 24
+        /// (default 20).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(13..=24))]
+        po2: Option<u32>,
         /// Which cycles to count.
         #[arg(long, value_enum, default_value = "total")]
         cycles: CyclesArg,
@@ -174,7 +174,7 @@ struct RunOptions {
     journal: Option<PathBuf>,
     stats_json: Option<PathBuf>,
     max_cycles: Option<u64>,
-    po2: u32,
+    po2: Option<u32>,
     user_cycles_only: bool,
     env: Vec<String>,
     seed: Option<u64>,
@@ -193,6 +193,9 @@ fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>> {
 }
 
 fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Result<ExitCode> {
+    if opts.user_cycles_only && opts.po2.is_some() {
+        bail!("--po2 sizes segments, which --cycles user does not count");
+    }
     let program = load_program_file(path, bare, kernel)?;
     let config = Config {
         engine: opts.engine,
@@ -204,7 +207,7 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         random_seed: opts.seed,
         jit_threshold: opts.jit_threshold,
         progress: !opts.quiet && std::io::stderr().is_terminal(),
-        po2: Some(opts.po2),
+        po2: opts.po2,
         user_cycles_only: opts.user_cycles_only,
     };
     let report = Session::new(&program, config)?.run();

@@ -56,6 +56,9 @@ fn po2_and_user_only_cycles() {
         "{}",
         text(&out.stderr)
     );
+    let out = zkjit(&["run", hello, "--cycles", "user", "--po2", "16"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--po2"), "{}", text(&out.stderr));
     let out = zkjit(&["run", hello, "--cycles", "user"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0));
