@@ -2,8 +2,9 @@
 //! lockstep, each on its own machine. After every unit of JIT execution (one
 //! translated block, or one interpreted block) the interpreter takes the same
 //! number of steps, and pc, mode, cycle count, segment and paging cycles,
-//! both register files, MEPC and every page either machine wrote must agree. The first divergence stops the
-//! run with a report of the block, its instructions and both states.
+//! both register files, MEPC and every page either machine wrote must
+//! agree. The first divergence stops the run with a report of the block,
+//! its instructions and both states.
 
 use std::fmt::Write as _;
 

@@ -197,15 +197,13 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
         }
     }
     let registers = used[1..].iter().filter(|&&u| u).count();
+    // (No block of a loop ends in a call, an indirect jump or an ECALL:
+    // those lead nowhere statically, so never back to the head.)
     let exits = blocks
         .iter()
         .flat_map(GuestBlock::static_successors)
         .filter(|t| !blocks.iter().any(|b| b.start == *t))
-        .count()
-        + blocks
-            .iter()
-            .filter(|b| b.loop_successors().is_empty())
-            .count();
+        .count();
     if registers > MAX_LOOP_REGISTERS || exits > MAX_LOOP_EXITS {
         blocks.truncate(1);
     }
@@ -214,8 +212,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
 
 /// Most guest registers a loop of blocks may use.
 const MAX_LOOP_REGISTERS: usize = 20;
-/// Most ways out of a loop of blocks (edges leaving it, and blocks ending
-/// in a call, an indirect jump or an ECALL).
+/// Most ways out of a loop of blocks: static edges leaving it.
 const MAX_LOOP_EXITS: usize = 3;
 
 /// Addresses translated code works with; fixed for the engine's lifetime.
@@ -960,6 +957,16 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
     }
 
+    /// The byte for `addr` in a byte-per-`2^shift`-bytes map at host address
+    /// `map` (the code-word and code-page maps), as an I32.
+    fn map_flag(&mut self, map: i64, addr: Value, shift: u32) -> Value {
+        let index = self.b.ins().ushr_imm_u(addr, i64::from(shift));
+        let index = self.b.ins().uextend(types::I64, index);
+        let map = self.b.ins().iconst(types::I64, map);
+        let flag_ptr = self.b.ins().iadd(map, index);
+        self.b.ins().uload8(types::I32, flags(), flag_ptr, 0)
+    }
+
     /// Whether `addr` is outside the memory this block's mode may access.
     fn inaccessible(&mut self, addr: Value) -> Value {
         if self.block.machine_mode {
@@ -1011,11 +1018,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             let mut risk = None;
             for offset in [lo, hi] {
                 let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
-                let page = self.b.ins().ushr_imm_u(addr, i64::from(CODE_PAGE_SHIFT));
-                let page = self.b.ins().uextend(types::I64, page);
-                let map = self.b.ins().iconst(types::I64, self.env.code_pages);
-                let flag_ptr = self.b.ins().iadd(map, page);
-                let flag = self.b.ins().uload8(types::I32, flags(), flag_ptr, 0);
+                let flag = self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT);
                 risk = Some(match risk {
                     Some(other) => self.b.ins().bor(other, flag),
                     None => flag,
@@ -1110,11 +1113,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.switch_to_block(check_word);
             self.b.seal_block(check_word);
         }
-        let word = self.b.ins().ushr_imm_u(addr, 2);
-        let word = self.b.ins().uextend(types::I64, word);
-        let map = self.b.ins().iconst(types::I64, self.env.code_words);
-        let flag_ptr = self.b.ins().iadd(map, word);
-        let is_code = self.b.ins().uload8(types::I32, flags(), flag_ptr, 0);
+        let is_code = self.map_flag(self.env.code_words, addr, 2);
         let written = self.b.create_block();
         self.b.ins().brif(is_code, written, NO_ARGS, hot, NO_ARGS);
         self.b.set_cold_block(written);
