@@ -378,6 +378,9 @@ pub struct Translator<'a, 'f> {
     reg_file: u32,
     vars: Vec<Variable>,
     loaded: [bool; 33],
+    /// Registers whose values are only in SSA values: a loop stores them
+    /// when it leaves (a block stores each register as it writes it, so
+    /// that its many exits store nothing but the pc and cycle count).
     dirty: [bool; 33],
 }
 
@@ -506,7 +509,12 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
         self.b.def_var(self.vars[idx], value);
         self.loaded[idx] = true;
-        self.dirty[idx] = true;
+        // See `dirty`.
+        if self.loop_targets.is_empty() {
+            self.store_reg_to_memory(idx, value);
+        } else {
+            self.dirty[idx] = true;
+        }
     }
 
     /// Stores the registers written so far (the cache stays valid).
@@ -1143,6 +1151,15 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b
             .ins()
             .brif(taken, taken_block, NO_ARGS, fall_block, NO_ARGS);
+        // In a loop, the way out is taken once per run of the loop: laid
+        // out of the way, the loop's own path stays contiguous.
+        let in_loop = |target: u32| self.loop_targets.iter().any(|&(pc, _)| pc == target);
+        let (taken_stays, fall_stays) = (in_loop(pc.wrapping_add(insn.imm)), in_loop(pc + 4));
+        if taken_stays && !fall_stays {
+            self.b.set_cold_block(fall_block);
+        } else if fall_stays && !taken_stays {
+            self.b.set_cold_block(taken_block);
+        }
         self.b.switch_to_block(taken_block);
         self.b.seal_block(taken_block);
         self.jump_to(pc.wrapping_add(insn.imm), pc, completed);
