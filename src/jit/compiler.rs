@@ -16,6 +16,11 @@ use super::translate::{Env, GuestBlock, Translator};
 
 type Trampoline = unsafe extern "C" fn(*mut JitContext, Code);
 
+/// `extern "C" fn(ctx)`: records the context's data access to a page not
+/// yet in the state it leaves it in, and lowers the context's cycle limit
+/// by the paging it cost.
+pub type PageIn = extern "C" fn(*mut JitContext);
+
 /// Compiles guest blocks to native functions.
 pub struct Compiler {
     module: JITModule,
@@ -23,13 +28,20 @@ pub struct Compiler {
     builder_context: FunctionBuilderContext,
     block_sig: Signature,
     note_sig: Signature,
+    /// `(ctx)` with every register preserved, so that a call on a block's
+    /// cold path costs its hot path nothing (the access travels in the
+    /// context: argument registers would constrain the hot path too).
+    page_in_sig: Signature,
     trampoline: Trampoline,
+    /// The preserve-all stub that calls `PageIn`.
+    page_in_stub: Code,
     next_id: u32,
 }
 
 impl Compiler {
-    /// A compiler for the host machine.
-    pub fn new() -> Result<Self, String> {
+    /// A compiler for the host machine; translated code calls `page_in`
+    /// when a load or store changes a page's state.
+    pub fn new(page_in: PageIn) -> Result<Self, String> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, name: &str, value: &str| {
             flags
@@ -65,17 +77,49 @@ impl Compiler {
         let mut note_sig = module.make_signature();
         note_sig.params.push(AbiParam::new(pointer));
         note_sig.params.push(AbiParam::new(types::I32));
+        let mut page_in_sig = Signature::new(CallConv::PreserveAll);
+        page_in_sig.params.push(AbiParam::new(pointer));
         let mut compiler = Self {
             context: module.make_context(),
             module,
             builder_context: FunctionBuilderContext::new(),
             block_sig,
             note_sig,
+            page_in_sig,
             trampoline: unreachable_trampoline,
+            page_in_stub: std::ptr::null(),
             next_id: 0,
         };
         compiler.trampoline = compiler.build_trampoline()?;
+        compiler.page_in_stub = compiler.build_page_in_stub(page_in)?;
         Ok(compiler)
+    }
+
+    /// A preserve-all function that calls `page_in` (an `extern "C"` one).
+    fn build_page_in_stub(&mut self, page_in: PageIn) -> Result<Code, String> {
+        let id = self
+            .module
+            .declare_function("zkjit_page_in", Linkage::Local, &self.page_in_sig)
+            .map_err(|e| e.to_string())?;
+        self.context.func.signature = self.page_in_sig.clone();
+        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let args = b.block_params(entry).to_vec();
+            let mut sig = self.module.make_signature();
+            sig.params = self.page_in_sig.params.clone();
+            let sig = b.import_signature(sig);
+            let pointer = self.module.target_config().pointer_type();
+            let callee = b.ins().iconst(pointer, page_in as usize as i64);
+            b.ins().call_indirect(sig, callee, &args);
+            b.ins().return_(&[]);
+            b.finalize(self.module.target_config());
+        }
+        self.define(id)
     }
 
     /// `extern "C" fn(ctx, code)`: calls a block function (tail convention).
@@ -145,7 +189,11 @@ impl Compiler {
             let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
             let block_sig = b.import_signature(self.block_sig.clone());
             let note_sig = b.import_signature(self.note_sig.clone());
-            Translator::new(&mut b, env, blocks, block_sig, note_sig).translate();
+            let page_in = env.page_states.map(|_| {
+                let sig = b.import_signature(self.page_in_sig.clone());
+                (sig, self.page_in_stub as i64)
+            });
+            Translator::new(&mut b, env, blocks, block_sig, note_sig, page_in).translate();
             b.finalize(self.module.target_config());
         }
         self.define(id)

@@ -56,6 +56,13 @@ pub struct JitContext {
     pub page_write_min: u32,
     /// The machine's memory, for calls from translated code into Rust.
     pub memory: *mut crate::memory::GuestMemory,
+    /// The machine's cycle model, for pages translated code loads.
+    pub cycle_model: *mut crate::cycle_model::CycleModel,
+    /// The address of a data access whose page changes state, for Rust to
+    /// record (with `page_access`).
+    pub page_addr: u32,
+    /// That access: a `cycle_model::Access` number.
+    pub page_access: u32,
 }
 
 impl Default for JitContext {
@@ -69,6 +76,9 @@ impl Default for JitContext {
             page_read_min: 0,
             page_write_min: 0,
             memory: std::ptr::null_mut(),
+            cycle_model: std::ptr::null_mut(),
+            page_addr: 0,
+            page_access: 0,
         }
     }
 }
@@ -88,6 +98,10 @@ pub mod offsets {
     pub const WRITTEN_ADDR: i32 = offset_of!(JitContext, written_addr) as i32;
     /// `page_read_min`.
     pub const PAGE_READ_MIN: i32 = offset_of!(JitContext, page_read_min) as i32;
+    /// `page_addr`.
+    pub const PAGE_ADDR: i32 = offset_of!(JitContext, page_addr) as i32;
+    /// `page_access`.
+    pub const PAGE_ACCESS: i32 = offset_of!(JitContext, page_access) as i32;
     /// `page_write_min`.
     pub const PAGE_WRITE_MIN: i32 = offset_of!(JitContext, page_write_min) as i32;
 }

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cycle_model::{Access, CycleModel};
 use crate::decoder::Opcode;
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
@@ -28,7 +29,7 @@ pub use translate::MAX_BLOCK_INSNS;
 use translate::{discover_loop, Env, GuestBlock};
 
 /// Entries of a block before it is translated, by default.
-pub const DEFAULT_THRESHOLD: u32 = 1000;
+pub const DEFAULT_THRESHOLD: u32 = 400;
 
 /// How the JIT behaves.
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +105,21 @@ extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
     unsafe { (*(*ctx).memory).note_store(addr) }
 }
 
+extern "C" fn page_in(ctx: *mut JitContext) {
+    // SAFETY: translated code passes the context Rust entered it with,
+    // whose cycle model pointer is live for the entry.
+    let ctx = unsafe { &mut *ctx };
+    let model = unsafe { &mut *ctx.cycle_model };
+    let access = if ctx.page_access == Access::Write as u32 {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    model.access(ctx.page_addr, access);
+    // Paging only ever brings the segment's end closer.
+    ctx.cycle_limit = ctx.cycle_limit.min(model.segment_cycle_limit());
+}
+
 impl JitEngine {
     /// A JIT engine for one machine (Cranelift is set up at the first translation).
     pub fn new(options: JitOptions) -> Self {
@@ -166,6 +182,7 @@ impl JitEngine {
             page_read_min,
             page_write_min,
             memory: &mut m.mem as *mut GuestMemory,
+            cycle_model: &mut m.cycle_model as *mut CycleModel,
             ..JitContext::default()
         };
         // SAFETY: `code` was translated for this machine, whose memory and
@@ -247,7 +264,7 @@ impl JitEngine {
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {
-            Compiler::new()
+            Compiler::new(page_in)
                 .inspect_err(|error| tracing::warn!(%error, "the JIT is unavailable; interpreting"))
         });
         let result = match compiler {

@@ -361,8 +361,11 @@ pub struct Translator<'a, 'f> {
     mem_base: Value,
     /// User cycles before the current instruction's block iteration (I64).
     cycles: Variable,
-    /// The context's cycle limit, given at entry.
-    limit: Value,
+    /// The context's cycle limit (given at entry, lowered by paging).
+    limit: Variable,
+    /// The preserve-all stub recording a page access and its signature,
+    /// when paging is modelled.
+    page_in: Option<(SigRef, i64)>,
     /// Page-state tags meaning loaded and (in blocks that store) dirty,
     /// when paging is modelled.
     page_mins: Option<(Value, Option<Value>)>,
@@ -393,6 +396,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         blocks: &'a [GuestBlock],
         block_sig: SigRef,
         note_sig: SigRef,
+        page_in: Option<(SigRef, i64)>,
     ) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -403,7 +407,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         let cycles_at_entry = b.block_params(entry)[1];
         let cycles = b.declare_var(types::I64);
         b.def_var(cycles, cycles_at_entry);
-        let limit = b.block_params(entry)[2];
+        let limit = b.declare_var(types::I64);
+        let limit_at_entry = b.block_params(entry)[2];
+        b.def_var(limit, limit_at_entry);
         let block = &blocks[0];
         let has_stores = blocks
             .iter()
@@ -431,6 +437,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             mem_base,
             cycles,
             limit,
+            page_in,
             page_mins,
             access_checks: plan_access_checks(&block.insns),
             store_risk: vec![None; block.insns.len()],
@@ -688,7 +695,8 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// Goes on in the translated code `code` with `cycles` user cycles done.
     fn tail_call(&mut self, code: Value, cycles: Value) {
-        let args = [self.ctx, cycles, self.limit];
+        let limit = self.b.use_var(self.limit);
+        let args = [self.ctx, cycles, limit];
         self.b
             .ins()
             .return_call_indirect(self.block_sig, code, &args);
@@ -736,10 +744,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         // the cycle limit.
         let cycles = self.b.use_var(self.cycles);
         let needed = self.b.ins().iadd_imm_u(cycles, translated_len as i64);
-        let over = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, needed, self.limit);
+        let limit = self.b.use_var(self.limit);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
         let start = block.start;
         self.cold_if(over, |t| {
             let pc = t.u32_const(start);
@@ -1063,13 +1069,45 @@ impl<'a, 'f> Translator<'a, 'f> {
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
         self.cold_if(bad, |t| t.exit_trap(pc, completed));
-        self.check_page(
-            PageOf::Dynamic(addr),
-            if store { Access::Write } else { Access::Read },
-            pc,
-            completed,
-            Exit::Finish,
-        );
+        let access = if store { Access::Write } else { Access::Read };
+        let Some(missing) = self.page_missing(PageOf::Dynamic(addr), access) else {
+            return;
+        };
+        let Some((page_in_sig, page_in)) = self.page_in else {
+            return self.cold_if(missing, |t| t.exit_here(Exit::Finish, pc, completed));
+        };
+        // The page changes state: Rust records the access (without leaving
+        // translated code) and lowers the cycle limit by its paging cycles.
+        // If the block's instructions no longer fit in the segment, the
+        // interpreter takes over at this instruction, to split exactly.
+        let page_in_block = self.b.create_block();
+        let hot = self.b.create_block();
+        self.b
+            .ins()
+            .brif(missing, page_in_block, NO_ARGS, hot, NO_ARGS);
+        self.b.set_cold_block(page_in_block);
+        self.b.switch_to_block(page_in_block);
+        self.b.seal_block(page_in_block);
+        self.store_ctx_u32(addr, offsets::PAGE_ADDR);
+        let kind = self.u32_const(access as u32);
+        self.store_ctx_u32(kind, offsets::PAGE_ACCESS);
+        let stub = self.b.ins().iconst(types::I64, page_in);
+        self.b.ins().call_indirect(page_in_sig, stub, &[self.ctx]);
+        let limit = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.ctx, offsets::CYCLE_LIMIT);
+        self.b.def_var(self.limit, limit);
+        let cycles = self.b.use_var(self.cycles);
+        let needed = self
+            .b
+            .ins()
+            .iadd_imm_u(cycles, self.block.translated_len() as i64);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+        self.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
+        self.b.ins().jump(hot, NO_ARGS);
+        self.b.switch_to_block(hot);
+        self.b.seal_block(hot);
     }
 
     fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
