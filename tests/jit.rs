@@ -11,7 +11,10 @@ use zkjit::{Config, Engine, Input, Outcome, Session, Stop, KERNEL_ELF};
 fn code_that_changes_is_retranslated() {
     let report = GuestRun::new("smc").run();
     assert_eq!(report.exit_code(), Some(0), "{:?}", report.error);
-    assert_eq!(String::from_utf8_lossy(&report.stdout), "total=129500\n");
+    assert_eq!(
+        String::from_utf8_lossy(&report.stdout),
+        "total=129500\nbeside=1001000\n"
+    );
     let jit = report.jit.expect("JIT statistics");
     assert!(
         jit.blocks_invalidated > 0,

@@ -79,6 +79,9 @@ const EMPTY_JUMP_CACHE: [u64; 2] = [u64::MAX, 0];
 
 /// Marks a block start that cannot be translated.
 const UNTRANSLATABLE: u32 = u32::MAX;
+/// Blocks the interpreter runs at most, uncounted, after translated code
+/// left it an instruction: as many as a loop translation holds.
+const RESUME_BLOCKS: usize = translate::MAX_LOOP_BLOCKS;
 
 /// The JIT engine of one machine.
 pub struct JitEngine {
@@ -204,10 +207,7 @@ impl JitEngine {
                 Ok(ran)
             }
             Exit::Interpret => Ok(ran + self.interpret_block(m, limit)?),
-            Exit::Finish => {
-                self.interpreter.step(m)?;
-                Ok(ran + 1)
-            }
+            Exit::Finish => Ok(ran + self.resume_after_finish(m, limit)?),
         }
     }
 
@@ -321,6 +321,30 @@ impl JitEngine {
                 return Ok(steps);
             }
         }
+    }
+
+    /// After translated code left an instruction to the interpreter (a trap,
+    /// a page that changes state, a store group near translated code):
+    /// interprets from there up to translated code, without counting
+    /// entries (blocks entered that way would be translations of the rest of
+    /// a block, or of a loop from one of its inner blocks).
+    fn resume_after_finish(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
+        let mode = m.machine_mode;
+        // The instruction has passed the checks before it, and may already
+        // have paged (checking again could split the segment before it).
+        self.interpreter.step(m)?;
+        let mut steps = 1;
+        for _ in 0..RESUME_BLOCKS {
+            if m.halt.is_some()
+                || m.machine_mode != mode
+                || m.mem.code_was_written()
+                || self.cache.lookup(mode, m.pc).is_some()
+            {
+                break;
+            }
+            steps += self.interpret_block(m, limit)?;
+        }
+        Ok(steps)
     }
 
     /// Drops the translations of the page holding `addr`.

@@ -122,7 +122,7 @@ impl GuestBlock {
 }
 
 /// Most blocks in one loop translated as one function.
-const MAX_LOOP_BLOCKS: usize = 16;
+pub const MAX_LOOP_BLOCKS: usize = 16;
 
 /// The blocks of the loop through `head`, if there is one: the blocks
 /// reachable from it by static edges (branches, plain jumps, fall-through;
@@ -250,9 +250,8 @@ enum AccessCheck {
     /// Here, for the whole group of accesses through the same register
     /// value (see [`plan_access_checks`]).
     Group(AccessGroup),
-    /// Already checked by its group, whose first access is the given
-    /// instruction.
-    Covered(usize),
+    /// Already checked by its group, at the group's first access.
+    Covered,
 }
 
 /// Accesses of one block through the same value of one base register, at
@@ -325,7 +324,7 @@ fn plan_access_checks(insns: &[Instruction]) -> Vec<AccessCheck> {
         }
         plan[members[0]] = AccessCheck::Group(group);
         for &k in &members[1..] {
-            plan[k] = AccessCheck::Covered(members[0]);
+            plan[k] = AccessCheck::Covered;
         }
     }
     plan
@@ -371,9 +370,6 @@ pub struct Translator<'a, 'f> {
     page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
-    /// For each group (by its first access) that stores: whether a page it
-    /// stores to holds translated code, so that its stores check words.
-    store_risk: Vec<Option<Value>>,
     /// Where a loop continues at each of its blocks, without leaving the
     /// function (empty when the blocks do not loop).
     loop_targets: Vec<(u32, cranelift_codegen::ir::Block)>,
@@ -440,7 +436,6 @@ impl<'a, 'f> Translator<'a, 'f> {
             page_in,
             page_mins,
             access_checks: plan_access_checks(&block.insns),
-            store_risk: vec![None; block.insns.len()],
             loop_targets: Vec::new(),
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
@@ -727,7 +722,6 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.switch_to_block(label);
             self.block = block;
             self.access_checks = plan_access_checks(&block.insns);
-            self.store_risk = vec![None; block.insns.len()];
             self.translate_body();
         }
         for (_, label) in self.loop_targets.clone() {
@@ -967,7 +961,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         match self.access_checks[completed] {
             AccessCheck::Single => self.check_access(addr, size, insn.op.is_store(), pc, completed),
             AccessCheck::Group(group) => self.check_group(base, group, pc, completed),
-            AccessCheck::Covered(_) => {}
+            AccessCheck::Covered => {}
         }
     }
 
@@ -1021,25 +1015,20 @@ impl<'a, 'f> Translator<'a, 'f> {
                 }
             }
         }
+        if let Some((lo, hi)) = group.stores {
+            // A group's stores do not look for translated code in the words
+            // they write: the group is left to the interpreter when one of
+            // its (at most two) 1 KiB pages holds some.
+            for offset in [lo, hi] {
+                let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+                bad.push(self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT));
+            }
+        }
         let any_bad = bad
             .into_iter()
             .reduce(|a, b| self.b.ins().bor(a, b))
             .expect("a group checks its ends");
         self.cold_if(any_bad, |t| t.exit_here(Exit::Finish, pc, completed));
-        if let Some((lo, hi)) = group.stores {
-            // Whether a store of the group may hit translated code: only if
-            // one of its (at most two) 1 KiB pages holds some.
-            let mut risk = None;
-            for offset in [lo, hi] {
-                let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
-                let flag = self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT);
-                risk = Some(match risk {
-                    Some(other) => self.b.ins().bor(other, flag),
-                    None => flag,
-                });
-            }
-            self.store_risk[completed] = risk;
-        }
     }
 
     /// Checks a data access of `size` bytes at `addr` with one branch to a
@@ -1143,33 +1132,17 @@ impl<'a, 'f> Translator<'a, 'f> {
                 .ins()
                 .call_indirect(self.note_sig, function, &[self.ctx, addr]);
         }
-        // A store into translated code ends the block after it. A store of
-        // a group looks at the word only when the group's pages hold code.
-        let lead = match self.access_checks[completed] {
-            AccessCheck::Group(_) => Some(completed),
-            AccessCheck::Covered(lead) => Some(lead),
-            AccessCheck::Single => None,
-        };
-        let risk = lead.and_then(|lead| self.store_risk[lead]);
-        let hot = self.b.create_block();
-        if let Some(risk) = risk {
-            let check_word = self.b.create_block();
-            self.b.ins().brif(risk, check_word, NO_ARGS, hot, NO_ARGS);
-            self.b.set_cold_block(check_word);
-            self.b.switch_to_block(check_word);
-            self.b.seal_block(check_word);
+        // A store into translated code ends the block after it (a group's
+        // pages hold none: see `check_group`).
+        if !matches!(self.access_checks[completed], AccessCheck::Single) {
+            return;
         }
         let is_code = self.map_flag(self.env.code_words, addr, 2);
-        let written = self.b.create_block();
-        self.b.ins().brif(is_code, written, NO_ARGS, hot, NO_ARGS);
-        self.b.set_cold_block(written);
-        self.b.switch_to_block(written);
-        self.b.seal_block(written);
-        self.store_ctx_u32(addr, offsets::WRITTEN_ADDR);
-        let next = self.u32_const(pc + 4);
-        self.exit(Exit::CodeWritten, next, completed + 1);
-        self.b.switch_to_block(hot);
-        self.b.seal_block(hot);
+        self.cold_if(is_code, |t| {
+            t.store_ctx_u32(addr, offsets::WRITTEN_ADDR);
+            let next = t.u32_const(pc + 4);
+            t.exit(Exit::CodeWritten, next, completed + 1);
+        });
     }
 
     fn branch(&mut self, insn: &Instruction, pc: u32, completed: usize) {
