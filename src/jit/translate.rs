@@ -596,10 +596,11 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.b.ins().iconst(types::I64, slot)
             }
             PageOf::Dynamic(addr) => {
-                // (addr >> 10) * 4, the leaf's byte offset.
-                let offset = self.b.ins().ushr_imm_u(addr, 8);
-                let offset = self.b.ins().band_imm_u(offset, !3);
-                let offset = self.b.ins().uextend(types::I64, offset);
+                // (addr >> 10) * 4, the leaf's byte offset (the scaling
+                // folds into the load's address).
+                let page = self.b.ins().ushr_imm_u(addr, 10);
+                let page = self.b.ins().uextend(types::I64, page);
+                let offset = self.b.ins().ishl_imm_u(page, 2);
                 let leaves = self.b.ins().iconst(types::I64, leaves);
                 self.b.ins().iadd(leaves, offset)
             }
