@@ -16,10 +16,11 @@ pub enum Exit {
     Interpret = 1,
     /// The instruction at `pc` has passed the checks that come before an
     /// instruction (the block's cycles fit), but the interpreter performs
-    /// it, and goes on up to translated code: it traps, it changes the
-    /// state of a page (one a group of accesses or a fetch reaches, or one
-    /// that ends the segment), or it is the first of a group of stores into
-    /// 1 KiB pages that hold translated code.
+    /// it, and goes on up to translated code: it traps; it is a fetch or
+    /// the first of a group of accesses and changes a page's state; its
+    /// page change (recorded already) leaves the block no room in the
+    /// segment; or it is the first of a group of stores into 1 KiB pages
+    /// that hold translated code.
     Finish = 2,
     /// A store hit translated code; continue at `pc`.
     CodeWritten = 3,

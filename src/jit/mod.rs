@@ -3,7 +3,8 @@
 //! until it has been entered `threshold` times, then it is translated.
 //! Translated blocks chain to each other through the pc-to-code table; an
 //! ECALL, MRET, trap, or a store into translated code returns to Rust, where
-//! the machine's own paths (the interpreter's) handle it.
+//! the machine's own paths (the interpreter's) handle it. A load or store
+//! that changes a page's state calls the cycle model without leaving.
 
 mod cache;
 mod compiler;
@@ -108,6 +109,8 @@ extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
     unsafe { (*(*ctx).memory).note_store(addr) }
 }
 
+/// Records the access translated code left in the context (see
+/// `compiler::PageIn`).
 extern "C" fn page_in(ctx: *mut JitContext) {
     // SAFETY: translated code passes the context Rust entered it with,
     // whose cycle model pointer is live for the entry.
