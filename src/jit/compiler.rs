@@ -97,29 +97,14 @@ impl Compiler {
 
     /// A preserve-all function that calls `page_in` (an `extern "C"` one).
     fn build_page_in_stub(&mut self, page_in: PageIn) -> Result<Code, String> {
-        let id = self
-            .module
-            .declare_function("zkjit_page_in", Linkage::Local, &self.page_in_sig)
-            .map_err(|e| e.to_string())?;
-        self.context.func.signature = self.page_in_sig.clone();
-        self.context.func.name = UserFuncName::user(0, id.as_u32());
-        {
-            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let args = b.block_params(entry).to_vec();
-            let mut sig = self.module.make_signature();
-            sig.params = self.page_in_sig.params.clone();
+        let mut sig = self.module.make_signature();
+        sig.params = self.page_in_sig.params.clone();
+        let pointer = self.module.target_config().pointer_type();
+        self.build_helper("zkjit_page_in", self.page_in_sig.clone(), |b, args| {
             let sig = b.import_signature(sig);
-            let pointer = self.module.target_config().pointer_type();
             let callee = b.ins().iconst(pointer, page_in as usize as i64);
-            b.ins().call_indirect(sig, callee, &args);
-            b.ins().return_(&[]);
-            b.finalize(self.module.target_config());
-        }
-        self.define(id)
+            b.ins().call_indirect(sig, callee, args);
+        })
     }
 
     /// `extern "C" fn(ctx, code)`: calls a block function (tail convention).
@@ -128,9 +113,31 @@ impl Compiler {
         let mut sig = self.module.make_signature();
         sig.params.push(AbiParam::new(pointer));
         sig.params.push(AbiParam::new(pointer));
+        let block_sig = self.block_sig.clone();
+        let code = self.build_helper("zkjit_enter", sig, |b, args| {
+            let (ctx, code) = (args[0], args[1]);
+            let block_sig = b.import_signature(block_sig);
+            let flags = cranelift_codegen::ir::MemFlagsData::trusted();
+            let cycles = b.ins().load(types::I64, flags, ctx, offsets::CYCLES);
+            let limit = b.ins().load(types::I64, flags, ctx, offsets::CYCLE_LIMIT);
+            b.ins()
+                .call_indirect(block_sig, code, &[ctx, cycles, limit]);
+        })?;
+        // SAFETY: the function was just built with exactly this signature.
+        Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
+    }
+
+    /// Builds a function of one block with signature `sig`: `body` emits
+    /// its instructions from the arguments, then it returns.
+    fn build_helper(
+        &mut self,
+        name: &str,
+        sig: Signature,
+        body: impl FnOnce(&mut FunctionBuilder, &[cranelift_codegen::ir::Value]),
+    ) -> Result<Code, String> {
         let id = self
             .module
-            .declare_function("zkjit_enter", Linkage::Local, &sig)
+            .declare_function(name, Linkage::Local, &sig)
             .map_err(|e| e.to_string())?;
         self.context.func.signature = sig;
         self.context.func.name = UserFuncName::user(0, id.as_u32());
@@ -140,19 +147,12 @@ impl Compiler {
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
             b.seal_block(entry);
-            let (ctx, code) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-            let block_sig = b.import_signature(self.block_sig.clone());
-            let flags = cranelift_codegen::ir::MemFlagsData::trusted();
-            let cycles = b.ins().load(types::I64, flags, ctx, offsets::CYCLES);
-            let limit = b.ins().load(types::I64, flags, ctx, offsets::CYCLE_LIMIT);
-            b.ins()
-                .call_indirect(block_sig, code, &[ctx, cycles, limit]);
+            let args = b.block_params(entry).to_vec();
+            body(&mut b, &args);
             b.ins().return_(&[]);
             b.finalize(self.module.target_config());
         }
-        let code = self.define(id)?;
-        // SAFETY: the function was just built with exactly this signature.
-        Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
+        self.define(id)
     }
 
     fn define(&mut self, id: cranelift_module::FuncId) -> Result<Code, String> {

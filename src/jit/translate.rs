@@ -698,9 +698,18 @@ impl<'a, 'f> Translator<'a, 'f> {
             .return_call_indirect(self.block_sig, code, &args);
     }
 
-    /// Branches to a cold block when `cond` holds, emits `cold` there, and
-    /// continues on the hot path.
+    /// Branches to a cold block when `cond` holds, emits `cold` there (which
+    /// leaves the function), and continues on the hot path.
     fn cold_if(&mut self, cond: Value, cold: impl FnOnce(&mut Self)) {
+        self.cold_path(cond, cold, false);
+    }
+
+    /// As `cold_if`, for a cold path that rejoins the hot path.
+    fn cold_detour(&mut self, cond: Value, cold: impl FnOnce(&mut Self)) {
+        self.cold_path(cond, cold, true);
+    }
+
+    fn cold_path(&mut self, cond: Value, cold: impl FnOnce(&mut Self), rejoin: bool) {
         let cold_block = self.b.create_block();
         let hot = self.b.create_block();
         self.b.ins().brif(cond, cold_block, NO_ARGS, hot, NO_ARGS);
@@ -708,6 +717,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.switch_to_block(cold_block);
         self.b.seal_block(cold_block);
         cold(self);
+        if rejoin {
+            self.b.ins().jump(hot, NO_ARGS);
+        }
         self.b.switch_to_block(hot);
         self.b.seal_block(hot);
     }
@@ -1070,34 +1082,23 @@ impl<'a, 'f> Translator<'a, 'f> {
         // translated code) and lowers the cycle limit by its paging cycles.
         // If the block's instructions no longer fit in the segment, the
         // interpreter takes over at this instruction, to split exactly.
-        let page_in_block = self.b.create_block();
-        let hot = self.b.create_block();
-        self.b
-            .ins()
-            .brif(missing, page_in_block, NO_ARGS, hot, NO_ARGS);
-        self.b.set_cold_block(page_in_block);
-        self.b.switch_to_block(page_in_block);
-        self.b.seal_block(page_in_block);
-        self.store_ctx_u32(addr, offsets::PAGE_ADDR);
-        let kind = self.u32_const(access as u32);
-        self.store_ctx_u32(kind, offsets::PAGE_ACCESS);
-        let stub = self.b.ins().iconst(types::I64, page_in);
-        self.b.ins().call_indirect(page_in_sig, stub, &[self.ctx]);
-        let limit = self
-            .b
-            .ins()
-            .load(types::I64, flags(), self.ctx, offsets::CYCLE_LIMIT);
-        self.b.def_var(self.limit, limit);
-        let cycles = self.b.use_var(self.cycles);
-        let needed = self
-            .b
-            .ins()
-            .iadd_imm_u(cycles, self.block.translated_len() as i64);
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
-        self.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
-        self.b.ins().jump(hot, NO_ARGS);
-        self.b.switch_to_block(hot);
-        self.b.seal_block(hot);
+        self.cold_detour(missing, |t| {
+            t.store_ctx_u32(addr, offsets::PAGE_ADDR);
+            let kind = t.u32_const(access as u32);
+            t.store_ctx_u32(kind, offsets::PAGE_ACCESS);
+            let stub = t.b.ins().iconst(types::I64, page_in);
+            t.b.ins().call_indirect(page_in_sig, stub, &[t.ctx]);
+            let limit =
+                t.b.ins()
+                    .load(types::I64, flags(), t.ctx, offsets::CYCLE_LIMIT);
+            t.b.def_var(t.limit, limit);
+            let cycles = t.b.use_var(t.cycles);
+            let needed =
+                t.b.ins()
+                    .iadd_imm_u(cycles, t.block.translated_len() as i64);
+            let over = t.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+            t.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
+        });
     }
 
     fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
