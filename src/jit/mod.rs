@@ -297,6 +297,10 @@ impl JitEngine {
                 true
             }
             Err(error) => {
+                // Cranelift rejecting a translation is a translator bug (the
+                // verifier runs in debug builds): tests must not pass by
+                // interpreting instead.
+                debug_assert!(false, "translation at {:#x} failed: {error}", m.pc);
                 tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
                 self.entry_counts
                     .insert((m.machine_mode, m.pc), UNTRANSLATABLE);

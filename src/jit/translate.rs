@@ -1034,7 +1034,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             // its (at most two) 1 KiB pages holds some.
             for offset in [lo, hi] {
                 let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
-                bad.push(self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT));
+                let flag = self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT);
+                bad.push(self.b.ins().icmp_imm_u(IntCC::NotEqual, flag, 0));
             }
         }
         let any_bad = bad
