@@ -258,3 +258,11 @@ fn cycle_limit() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cycle limit of 5000 user cycles reached"));
 }
+
+#[test]
+fn help_names_the_translation_threshold_in_force() {
+    let out = zkjit(&["run", "--help"]);
+    let help = text(&out.stdout);
+    let default = format!("(default: {};", zkjit::jit::DEFAULT_THRESHOLD);
+    assert!(help.contains(&default), "{help}");
+}
