@@ -519,7 +519,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
     }
 
-    /// Stores the registers written so far (the cache stays valid).
+    /// Stores the registers a loop keeps only in SSA values (see `dirty`;
+    /// the values stay valid).
     fn write_back(&mut self) {
         for idx in 0..33 {
             if self.dirty[idx] {
