@@ -319,15 +319,20 @@ impl JitEngine {
             let ends_block = self.interpreter.decode_at(m).op.ends_block();
             self.interpreter.step(m)?;
             steps += 1;
-            if ends_block
-                || m.halt.is_some()
-                || m.machine_mode != mode
-                || m.mem.code_was_written()
-                || self.cache.lookup(mode, m.pc).is_some()
-            {
+            if ends_block || self.interpreting_ends(m, mode) {
                 return Ok(steps);
             }
         }
+    }
+
+    /// Whether the interpreter, which started in `mode`, hands back before
+    /// the instruction at the pc: a halt, a mode change, a store into
+    /// translated code (to invalidate first), or translated code here.
+    fn interpreting_ends(&self, m: &Machine, mode: bool) -> bool {
+        m.halt.is_some()
+            || m.machine_mode != mode
+            || m.mem.code_was_written()
+            || self.cache.lookup(mode, m.pc).is_some()
     }
 
     /// After translated code left an instruction to the interpreter (a trap,
@@ -342,11 +347,7 @@ impl JitEngine {
         self.interpreter.step(m)?;
         let mut steps = 1;
         for _ in 0..RESUME_BLOCKS {
-            if m.halt.is_some()
-                || m.machine_mode != mode
-                || m.mem.code_was_written()
-                || self.cache.lookup(mode, m.pc).is_some()
-            {
+            if self.interpreting_ends(m, mode) {
                 break;
             }
             steps += self.interpret_block(m, limit)?;

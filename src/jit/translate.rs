@@ -743,6 +743,18 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
     }
 
+    /// Whether the current block's translated instructions, from the start
+    /// of its iteration, no longer all fit under the cycle limit.
+    fn exceeds_limit(&mut self) -> Value {
+        let cycles = self.b.use_var(self.cycles);
+        let needed = self
+            .b
+            .ins()
+            .iadd_imm_u(cycles, self.block.translated_len() as i64);
+        let limit = self.b.use_var(self.limit);
+        self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit)
+    }
+
     fn translate_body(&mut self) {
         let block = self.block;
         let translated_len = block.translated_len();
@@ -750,10 +762,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         // entered (and pages stay loaded while translated code runs).
         // Run (or loop again) only if every translated instruction fits under
         // the cycle limit.
-        let cycles = self.b.use_var(self.cycles);
-        let needed = self.b.ins().iadd_imm_u(cycles, translated_len as i64);
-        let limit = self.b.use_var(self.limit);
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+        let over = self.exceeds_limit();
         let start = block.start;
         self.cold_if(over, |t| {
             let pc = t.u32_const(start);
@@ -811,6 +820,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().jump(self.loop_targets[0].1, NO_ARGS);
     }
 
+    /// Where the loop goes on at `target`, when it is one of its blocks.
+    fn loop_label(&self, target: u32) -> Option<cranelift_codegen::ir::Block> {
+        self.loop_targets
+            .iter()
+            .find(|&&(pc, _)| pc == target)
+            .map(|&(_, label)| label)
+    }
+
     /// Continues at the static address `target`: within the loop when it is
     /// one of its blocks, else as `continue_at`.
     fn continue_static(&mut self, target: u32, completed: usize) {
@@ -818,8 +835,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let (start, end) = (self.block.start, self.block.end());
         let on_own_page =
             (start / PAGE_BYTES..=(end - 4) / PAGE_BYTES).contains(&(target / PAGE_BYTES));
-        let in_loop = self.loop_targets.iter().find(|(pc, _)| *pc == target);
-        match in_loop.map(|&(_, label)| label) {
+        match self.loop_label(target) {
             Some(label) => {
                 if !on_own_page {
                     self.check_page(
@@ -1077,9 +1093,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         let Some(missing) = self.page_missing(PageOf::Dynamic(addr), access) else {
             return;
         };
-        let Some((page_in_sig, page_in)) = self.page_in else {
-            return self.cold_if(missing, |t| t.exit_here(Exit::Finish, pc, completed));
-        };
+        let (page_in_sig, page_in) = self
+            .page_in
+            .expect("pages are modelled, so the page-in stub is there");
         // The page changes state: Rust records the access (without leaving
         // translated code) and lowers the cycle limit by its paging cycles.
         // If the block's instructions no longer fit in the segment, the
@@ -1094,11 +1110,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 t.b.ins()
                     .load(types::I64, flags(), t.ctx, offsets::CYCLE_LIMIT);
             t.b.def_var(t.limit, limit);
-            let cycles = t.b.use_var(t.cycles);
-            let needed =
-                t.b.ins()
-                    .iadd_imm_u(cycles, t.block.translated_len() as i64);
-            let over = t.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit);
+            let over = t.exceeds_limit();
             t.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
         });
     }
@@ -1168,8 +1180,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             .brif(taken, taken_block, NO_ARGS, fall_block, NO_ARGS);
         // In a loop, the way out is taken once per run of the loop: laid
         // out of the way, the loop's own path stays contiguous.
-        let in_loop = |target: u32| self.loop_targets.iter().any(|&(pc, _)| pc == target);
-        let (taken_stays, fall_stays) = (in_loop(pc.wrapping_add(insn.imm)), in_loop(pc + 4));
+        let taken_stays = self.loop_label(pc.wrapping_add(insn.imm)).is_some();
+        let fall_stays = self.loop_label(pc + 4).is_some();
         if taken_stays && !fall_stays {
             self.b.set_cold_block(fall_block);
         } else if fall_stays && !taken_stays {
