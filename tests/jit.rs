@@ -111,3 +111,35 @@ fn segments_end_at_the_same_instruction_on_both_engines() {
         );
     }
 }
+
+#[test]
+fn loops_entered_at_an_inner_block_run_exactly() {
+    // modexp's multiply loop (10 blocks) is entered at different blocks
+    // from interpreted code: those entries go into the one translation of
+    // the loop. Small segments make the loop leave and be re-entered at
+    // every block too.
+    let elf = common::bench_guest("modexp");
+    let program = zkjit::Program::from_bytes(&elf, false, KERNEL_ELF, true).unwrap();
+    for po2 in [13, 20] {
+        let run = |engine: Engine| {
+            let config = Config {
+                engine,
+                max_cycles: Some(3_000_000),
+                capture_output: true,
+                jit_threshold: Some(2),
+                po2: Some(po2),
+                ..Config::default()
+            };
+            Session::new(&program, config).unwrap().run()
+        };
+        let (interp, jit) = (run(Engine::Interp), run(Engine::Jit));
+        assert_eq!(jit.outcome, interp.outcome, "po2 {po2}");
+        assert_eq!(jit.user_cycles, interp.user_cycles, "po2 {po2}");
+        assert_eq!(jit.cycles, interp.cycles, "po2 {po2}");
+        let stats = jit.jit.expect("JIT statistics");
+        assert!(
+            stats.loop_entries_compiled > 0,
+            "no loop was entered at an inner block: {stats:?}"
+        );
+    }
+}

@@ -199,6 +199,37 @@ impl Compiler {
         self.define(id)
     }
 
+    /// An entry stub for block `index` of the loop translation `code`:
+    /// it leaves the index in the context and goes on in the loop's code,
+    /// so that a loop entered at one of its inner blocks needs no
+    /// translation of its own.
+    pub fn compile_entry(&mut self, code: Code, index: u32) -> Result<Code, String> {
+        let name = format!("e{}_{index}", self.next_id);
+        self.next_id += 1;
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &self.block_sig)
+            .map_err(|e| e.to_string())?;
+        self.context.func.signature = self.block_sig.clone();
+        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+            let block_sig = b.import_signature(self.block_sig.clone());
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let args = b.block_params(entry).to_vec();
+            let flags = cranelift_codegen::ir::MemFlagsData::trusted();
+            let index = b.ins().iconst(types::I32, i64::from(index));
+            b.ins().store(flags, index, args[0], offsets::LOOP_ENTRY);
+            let code = b.ins().iconst(types::I64, code as i64);
+            b.ins().return_call_indirect(block_sig, code, &args);
+            b.finalize(self.module.target_config());
+        }
+        self.define(id)
+    }
+
     /// Runs translated code from `code` until it exits.
     ///
     /// # Safety

@@ -67,6 +67,9 @@ pub struct JitContext {
     pub page_addr: u32,
     /// That access: a `cycle_model::Access` number.
     pub page_access: u32,
+    /// The block of a loop translation to begin at, set by an entry stub
+    /// (see `Compiler::compile_entry`); 0, the loop's head, otherwise.
+    pub loop_entry: u32,
 }
 
 impl Default for JitContext {
@@ -83,6 +86,7 @@ impl Default for JitContext {
             cycle_model: std::ptr::null_mut(),
             page_addr: 0,
             page_access: 0,
+            loop_entry: 0,
         }
     }
 }
@@ -106,6 +110,8 @@ pub mod offsets {
     pub const PAGE_ADDR: i32 = offset_of!(JitContext, page_addr) as i32;
     /// `page_access`.
     pub const PAGE_ACCESS: i32 = offset_of!(JitContext, page_access) as i32;
+    /// `loop_entry`.
+    pub const LOOP_ENTRY: i32 = offset_of!(JitContext, loop_entry) as i32;
     /// `page_write_min`.
     pub const PAGE_WRITE_MIN: i32 = offset_of!(JitContext, page_write_min) as i32;
 }

@@ -27,7 +27,7 @@ use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{discover_loop, Env, GuestBlock};
+use translate::{discover_loop, shares_entries, Env, GuestBlock};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 400;
@@ -69,6 +69,9 @@ pub struct JitStats {
     pub compile_seconds: f64,
     /// Entries from Rust into translated code.
     pub entries: u64,
+    /// Inner blocks of translated loops made to enter them (instead of
+    /// being translated as loops of their own).
+    pub loop_entries_compiled: u64,
     /// Blocks dropped because their code was overwritten.
     pub blocks_invalidated: u64,
     /// User cycles executed by translated code.
@@ -99,6 +102,9 @@ pub struct JitEngine {
     /// addresses, emptied whenever a translation is dropped.
     #[allow(clippy::vec_box, reason = "translated code holds their addresses")]
     jump_caches: Vec<Box<[u64; 2]>>,
+    /// The inner blocks of translated loops: the loop's code and the
+    /// block's index in it (see `Compiler::compile_entry`).
+    loop_entries: HashMap<(bool, u32), (cache::Code, u32)>,
     /// Statistics of the run so far.
     pub stats: JitStats,
 }
@@ -136,6 +142,7 @@ impl JitEngine {
             options,
             interpreter: Interpreter::new(),
             jump_caches: Vec::new(),
+            loop_entries: HashMap::new(),
             stats: JitStats::default(),
         }
     }
@@ -226,6 +233,9 @@ impl JitEngine {
 
     /// Translates the block at the pc; false if it cannot be.
     fn translate(&mut self, m: &mut Machine) -> bool {
+        if let Some(&(code, index)) = self.loop_entries.get(&(m.machine_mode, m.pc)) {
+            return self.add_loop_entry(m, code, index);
+        }
         let Some(head) = GuestBlock::discover(&m.mem, m.machine_mode, m.pc) else {
             self.entry_counts
                 .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
@@ -286,6 +296,11 @@ impl JitEngine {
                     start: head.start,
                 };
                 self.cache.insert(span, code);
+                if shares_entries(&blocks) {
+                    for (index, block) in (0..).zip(&blocks).skip(1) {
+                        self.loop_entries.insert((mode, block.start), (code, index));
+                    }
+                }
                 self.stats.blocks_compiled += 1;
                 self.stats.loops_compiled += u64::from(blocks.len() > 1);
                 tracing::trace!(
@@ -302,6 +317,35 @@ impl JitEngine {
                 // interpreting instead.
                 debug_assert!(false, "translation at {:#x} failed: {error}", m.pc);
                 tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
+                self.entry_counts
+                    .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
+                false
+            }
+        }
+    }
+
+    /// Makes the block at the pc, block `index` of the loop translation
+    /// `code`, enter that translation; false if it cannot.
+    fn add_loop_entry(&mut self, m: &mut Machine, code: cache::Code, index: u32) -> bool {
+        let started = Instant::now();
+        let stub = match &mut self.compiler {
+            Some(Ok(compiler)) => compiler.compile_entry(code, index),
+            _ => unreachable!("loops are translated only once the compiler is"),
+        };
+        self.stats.compile_seconds += started.elapsed().as_secs_f64();
+        match stub {
+            Ok(stub) => {
+                let span = BlockSpan {
+                    machine_mode: m.machine_mode,
+                    start: m.pc,
+                };
+                self.cache.insert(span, stub);
+                self.stats.loop_entries_compiled += 1;
+                true
+            }
+            Err(error) => {
+                debug_assert!(false, "entry stub at {:#x} failed: {error}", m.pc);
+                tracing::warn!(pc = m.pc, %error, "loop entry left to the interpreter");
                 self.entry_counts
                     .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
                 false
@@ -364,6 +408,8 @@ impl JitEngine {
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
         m.mem.clear_code_page(addr);
+        let page = addr >> 12;
+        self.loop_entries.retain(|&(_, pc), _| pc >> 12 != page);
         for cache in &mut self.jump_caches {
             **cache = EMPTY_JUMP_CACHE;
         }
