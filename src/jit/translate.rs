@@ -383,6 +383,11 @@ pub struct Translator<'a, 'f> {
     page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
+    /// Instructions a loop may run between two checks of the cycle limit:
+    /// all of its blocks' (see `translate`).
+    limit_span: usize,
+    /// Whether the current block checks the cycle limit at its start.
+    checks_limit: bool,
     /// Where a loop continues at each of its blocks, without leaving the
     /// function (empty when the blocks do not loop).
     loop_targets: Vec<(u32, cranelift_codegen::ir::Block)>,
@@ -449,6 +454,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             page_in,
             page_mins,
             access_checks: plan_access_checks(&block.insns),
+            limit_span: 0,
+            checks_limit: true,
             loop_targets: Vec::new(),
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
@@ -744,10 +751,25 @@ impl<'a, 'f> Translator<'a, 'f> {
         if blocks.len() == 1 && !blocks[0].loops_to_itself() {
             return self.translate_body();
         }
-        self.enter_loop();
-        for (block, (_, label)) in blocks.iter().zip(self.loop_targets.clone()) {
+        // A loop checks the cycle limit only at blocks it can come round to
+        // again: every cycle through the loop has an edge back to an
+        // earlier (or the same) block, whose check then covers every
+        // instruction until the next check, at most all of the loop's.
+        let index_of = |pc: u32| blocks.iter().position(|b| b.start == pc);
+        let mut checked = vec![false; blocks.len()];
+        for (from, block) in blocks.iter().enumerate() {
+            for to in block.static_successors().into_iter().filter_map(index_of) {
+                checked[to] |= to <= from;
+            }
+        }
+        self.limit_span = blocks.iter().map(GuestBlock::translated_len).sum();
+        self.enter_loop(&checked);
+        for ((block, (_, label)), checks) in
+            blocks.iter().zip(self.loop_targets.clone()).zip(checked)
+        {
             self.b.switch_to_block(label);
             self.block = block;
+            self.checks_limit = checks;
             self.access_checks = plan_access_checks(&block.insns);
             self.translate_body();
         }
@@ -756,16 +778,29 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
     }
 
-    /// Whether the current block's translated instructions, from the start
-    /// of its iteration, no longer all fit under the cycle limit.
+    /// Whether the instructions that may run from the start of the current
+    /// block's iteration until the next check (see `limit_span`) no longer
+    /// all fit under the cycle limit.
     fn exceeds_limit(&mut self) -> Value {
+        let span = if self.loop_targets.is_empty() {
+            self.block.translated_len()
+        } else {
+            self.limit_span
+        };
         let cycles = self.b.use_var(self.cycles);
-        let needed = self
-            .b
-            .ins()
-            .iadd_imm_u(cycles, self.block.translated_len() as i64);
+        let needed = self.b.ins().iadd_imm_u(cycles, span as i64);
         let limit = self.b.use_var(self.limit);
         self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit)
+    }
+
+    /// Leaves the block at `start` to the interpreter, before its first
+    /// instruction, unless what may run from there fits under the limit.
+    fn check_limit(&mut self, start: u32) {
+        let over = self.exceeds_limit();
+        self.cold_if(over, |t| {
+            let pc = t.u32_const(start);
+            t.exit(Exit::Interpret, pc, 0);
+        });
     }
 
     fn translate_body(&mut self) {
@@ -775,12 +810,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         // entered (and pages stay loaded while translated code runs).
         // Run (or loop again) only if every translated instruction fits under
         // the cycle limit.
-        let over = self.exceeds_limit();
-        let start = block.start;
-        self.cold_if(over, |t| {
-            let pc = t.u32_const(start);
-            t.exit(Exit::Interpret, pc, 0);
-        });
+        if self.checks_limit {
+            self.check_limit(block.start);
+        }
         for (k, insn) in block.insns.iter().enumerate() {
             let pc = block.start + 4 * k as u32;
             if k > 0 && k < translated_len && pc.is_multiple_of(PAGE_BYTES) {
@@ -808,7 +840,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// every register they write counts as written from the start (an
     /// earlier iteration may have written it), so that the loop can keep
     /// them in SSA values across iterations and blocks.
-    fn enter_loop(&mut self) {
+    fn enter_loop(&mut self, checked: &[bool]) {
         if self.cache_regs {
             for insn in self.blocks.iter().flat_map(|b| &b.insns) {
                 for r in [insn.rs1, insn.rs2, insn.rd] {
@@ -857,9 +889,15 @@ impl<'a, 'f> Translator<'a, 'f> {
         let table = JumpTableData::new(targets[0], &targets);
         let table = self.b.create_jump_table(table);
         self.b.ins().br_table(entry, table);
-        for (entry, label) in entries {
+        for ((entry, label), (block, &checks)) in
+            entries.into_iter().zip(self.blocks.iter().zip(checked))
+        {
             self.b.switch_to_block(entry);
             self.b.seal_block(entry);
+            if !checks {
+                // (A block that checks does so itself.)
+                self.check_limit(block.start);
+            }
             self.b.ins().jump(label, NO_ARGS);
         }
     }
