@@ -1,8 +1,9 @@
-//! Translation of one guest basic block to Cranelift IR. One function per
-//! instruction class, named as in the interpreter. Guest registers of a
-//! user-mode block are cached in SSA variables and only the written ones are
-//! stored back, at each exit; machine-mode blocks (the kernel, which may
-//! address its own register file) read and write registers in memory.
+//! Translation of one guest basic block, or a loop of blocks, to Cranelift
+//! IR. One function per instruction class, named as in the interpreter.
+//! Guest registers of user-mode code are cached in SSA variables: a block
+//! stores each register as it writes it, a loop stores the written ones
+//! when it leaves; machine-mode blocks (the kernel, which may address its
+//! own register file) read and write registers in memory.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
