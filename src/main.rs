@@ -80,7 +80,7 @@ enum Command {
         max_cycles: Option<u64>,
         /// Segment size for the cycle model: 2^N cycles, N from 13 to 24
         /// (default 20).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(13..=24))]
+        #[arg(long, value_name = "N", value_parser = po2_parser())]
         po2: Option<u32>,
         /// Which cycles to count.
         #[arg(long, value_enum, default_value = "total")]
@@ -166,6 +166,12 @@ fn main() -> ExitCode {
         eprintln!("zkjit: error: {e:#}");
         ExitCode::from(EXIT_USAGE)
     })
+}
+
+/// `--po2`: a segment size the cycle model accepts.
+fn po2_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    let range = zkjit::cycle_model::PO2_RANGE;
+    clap::value_parser!(u32).range(i64::from(*range.start())..=i64::from(*range.end()))
 }
 
 struct RunOptions {

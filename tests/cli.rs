@@ -266,3 +266,16 @@ fn help_names_the_translation_threshold_in_force() {
     let default = format!("(default: {};", zkjit::jit::DEFAULT_THRESHOLD);
     assert!(help.contains(&default), "{help}");
 }
+
+#[test]
+fn help_names_the_segment_sizes_in_force() {
+    let out = zkjit(&["run", "--help"]);
+    let help = text(&out.stdout);
+    let range = zkjit::cycle_model::PO2_RANGE;
+    let sizes = format!("N from {} to {}", range.start(), range.end());
+    let default = format!("(default {})", zkjit::cycle_model::DEFAULT_PO2);
+    // (clap wraps help lines: compare with the whitespace collapsed.)
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains(&sizes), "{help}");
+    assert!(help.contains(&default), "{help}");
+}
