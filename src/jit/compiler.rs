@@ -11,6 +11,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
 
 use super::cache::Code;
+use super::code_arena::CodeArena;
 use super::context::{offsets, JitContext};
 use super::translate::{Env, GuestBlock, Translator};
 
@@ -66,7 +67,16 @@ impl Compiler {
             .map_err(|e| format!("this host is not supported by Cranelift: {e}"))?
             .finish(settings::Flags::new(flags))
             .map_err(|e| format!("cranelift ISA: {e}"))?;
-        let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        // (Without the arena, Cranelift maps pages of their own for every
+        // function: see `code_arena`.)
+        match CodeArena::new() {
+            Ok(arena) => {
+                builder.memory_provider(Box::new(arena));
+            }
+            Err(error) => tracing::debug!(%error, "no code arena; code gets pages of its own"),
+        }
+        let module = JITModule::new(builder);
         let pointer = module.target_config().pointer_type();
         // (ctx, user cycles, cycle limit): the counts travel in registers
         // from block to block and reach the context only at exits to Rust.

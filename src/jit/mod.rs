@@ -7,6 +7,7 @@
 //! that changes a page's state calls the cycle model without leaving.
 
 mod cache;
+mod code_arena;
 mod compiler;
 mod context;
 mod translate;
