@@ -16,8 +16,8 @@ use cranelift_module::{ModuleError, ModuleResult};
 
 /// Address space reserved for one engine's code (touched only as used).
 const ARENA_BYTES: usize = 128 << 20;
-/// The unit of memory protection.
-const PAGE_BYTES: usize = 4096;
+/// The host's unit of memory protection (not the guest's 1 KiB page).
+const HOST_PAGE_BYTES: usize = 4096;
 
 /// Executable memory for one compiler's functions.
 pub struct CodeArena {
@@ -80,13 +80,13 @@ impl JITMemoryProvider for CodeArena {
         if matches!(kind, JITMemoryKind::Writable) {
             return Err(io::Error::other("the code arena holds no writable data"));
         }
-        let align = usize::try_from(align).unwrap_or(PAGE_BYTES).max(1);
+        let align = usize::try_from(align).unwrap_or(HOST_PAGE_BYTES).max(1);
         let start = self.used.div_ceil(align) * align;
         if start + size > ARENA_BYTES {
             return Err(io::Error::other("the JIT's code arena is full"));
         }
         if start < self.exec_end {
-            let page = start / PAGE_BYTES * PAGE_BYTES;
+            let page = start / HOST_PAGE_BYTES * HOST_PAGE_BYTES;
             self.protect(page, self.exec_end, libc::PROT_READ | libc::PROT_WRITE)?;
             self.exec_end = page;
         }
@@ -98,7 +98,7 @@ impl JITMemoryProvider for CodeArena {
     unsafe fn free_memory(&mut self) {}
 
     fn finalize(&mut self, _: BranchProtection) -> ModuleResult<()> {
-        let end = self.used.div_ceil(PAGE_BYTES) * PAGE_BYTES;
+        let end = self.used.div_ceil(HOST_PAGE_BYTES) * HOST_PAGE_BYTES;
         self.protect(self.exec_end, end, libc::PROT_READ | libc::PROT_EXEC)
             .map_err(|e| ModuleError::Backend(e.into()))?;
         self.exec_end = end;

@@ -8,7 +8,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 
 use super::cache::Code;
 use super::code_arena::CodeArena;
@@ -114,6 +114,7 @@ impl Compiler {
             let sig = b.import_signature(sig);
             let callee = b.ins().iconst(pointer, page_in as usize as i64);
             b.ins().call_indirect(sig, callee, args);
+            b.ins().return_(&[]);
         })
     }
 
@@ -132,25 +133,21 @@ impl Compiler {
             let limit = b.ins().load(types::I64, flags, ctx, offsets::CYCLE_LIMIT);
             b.ins()
                 .call_indirect(block_sig, code, &[ctx, cycles, limit]);
+            b.ins().return_(&[]);
         })?;
         // SAFETY: the function was just built with exactly this signature.
         Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
     }
 
     /// Builds a function of one block with signature `sig`: `body` emits
-    /// its instructions from the arguments, then it returns.
+    /// its instructions from the arguments, ending the function.
     fn build_helper(
         &mut self,
         name: &str,
         sig: Signature,
         body: impl FnOnce(&mut FunctionBuilder, &[cranelift_codegen::ir::Value]),
     ) -> Result<Code, String> {
-        let id = self
-            .module
-            .declare_function(name, Linkage::Local, &sig)
-            .map_err(|e| e.to_string())?;
-        self.context.func.signature = sig;
-        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        let id = self.declare(name, sig)?;
         {
             let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
             let entry = b.create_block();
@@ -159,13 +156,24 @@ impl Compiler {
             b.seal_block(entry);
             let args = b.block_params(entry).to_vec();
             body(&mut b, &args);
-            b.ins().return_(&[]);
             b.finalize(self.module.target_config());
         }
         self.define(id)
     }
 
-    fn define(&mut self, id: cranelift_module::FuncId) -> Result<Code, String> {
+    /// Declares function `name` with signature `sig` and makes it the one
+    /// the context builds.
+    fn declare(&mut self, name: &str, sig: Signature) -> Result<FuncId, String> {
+        let id = self
+            .module
+            .declare_function(name, Linkage::Local, &sig)
+            .map_err(|e| e.to_string())?;
+        self.context.func.signature = sig;
+        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        Ok(id)
+    }
+
+    fn define(&mut self, id: FuncId) -> Result<Code, String> {
         // ZKJIT_LOG=zkjit::jit=trace shows the machine code of every block.
         let show_code = tracing::enabled!(tracing::Level::TRACE);
         self.context.set_disasm(show_code);
@@ -189,12 +197,7 @@ impl Compiler {
     pub fn compile(&mut self, blocks: &[GuestBlock], env: Env) -> Result<Code, String> {
         let name = format!("b{}_{:08x}", self.next_id, blocks[0].start);
         self.next_id += 1;
-        let id = self
-            .module
-            .declare_function(&name, Linkage::Local, &self.block_sig)
-            .map_err(|e| e.to_string())?;
-        self.context.func.signature = self.block_sig.clone();
-        self.context.func.name = UserFuncName::user(0, id.as_u32());
+        let id = self.declare(&name, self.block_sig.clone())?;
         {
             let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
             let block_sig = b.import_signature(self.block_sig.clone());
@@ -216,28 +219,15 @@ impl Compiler {
     pub fn compile_entry(&mut self, code: Code, index: u32) -> Result<Code, String> {
         let name = format!("e{}_{index}", self.next_id);
         self.next_id += 1;
-        let id = self
-            .module
-            .declare_function(&name, Linkage::Local, &self.block_sig)
-            .map_err(|e| e.to_string())?;
-        self.context.func.signature = self.block_sig.clone();
-        self.context.func.name = UserFuncName::user(0, id.as_u32());
-        {
-            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-            let block_sig = b.import_signature(self.block_sig.clone());
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let args = b.block_params(entry).to_vec();
+        let block_sig = self.block_sig.clone();
+        self.build_helper(&name, block_sig.clone(), |b, args| {
+            let block_sig = b.import_signature(block_sig);
             let flags = cranelift_codegen::ir::MemFlagsData::trusted();
             let index = b.ins().iconst(types::I32, i64::from(index));
             b.ins().store(flags, index, args[0], offsets::LOOP_ENTRY);
             let code = b.ins().iconst(types::I64, code as i64);
-            b.ins().return_call_indirect(block_sig, code, &args);
-            b.finalize(self.module.target_config());
-        }
-        self.define(id)
+            b.ins().return_call_indirect(block_sig, code, args);
+        })
     }
 
     /// Runs translated code from `code` until it exits.

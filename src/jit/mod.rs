@@ -312,17 +312,21 @@ impl JitEngine {
                 );
                 true
             }
-            Err(error) => {
-                // Cranelift rejecting a translation is a translator bug (the
-                // verifier runs in debug builds): tests must not pass by
-                // interpreting instead.
-                debug_assert!(false, "translation at {:#x} failed: {error}", m.pc);
-                tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
-                self.entry_counts
-                    .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
-                false
-            }
+            Err(error) => self.leave_to_interpreter(m, &error),
         }
+    }
+
+    /// Leaves the block at the pc to the interpreter for good, after
+    /// Cranelift rejected its translation (or entry stub); returns false.
+    fn leave_to_interpreter(&mut self, m: &Machine, error: &str) -> bool {
+        // Cranelift rejecting a translation is a translator bug (the
+        // verifier runs in debug builds): tests must not pass by
+        // interpreting instead.
+        debug_assert!(false, "translation at {:#x} failed: {error}", m.pc);
+        tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
+        self.entry_counts
+            .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
+        false
     }
 
     /// Makes the block at the pc, block `index` of the loop translation
@@ -344,13 +348,7 @@ impl JitEngine {
                 self.stats.loop_entries_compiled += 1;
                 true
             }
-            Err(error) => {
-                debug_assert!(false, "entry stub at {:#x} failed: {error}", m.pc);
-                tracing::warn!(pc = m.pc, %error, "loop entry left to the interpreter");
-                self.entry_counts
-                    .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
-                false
-            }
+            Err(error) => self.leave_to_interpreter(m, &error),
         }
     }
 
