@@ -120,6 +120,9 @@ pub struct CycleModel {
     segment_start: u64,
     /// Paging cycles of the current segment.
     paging: u32,
+    /// `segment_cycle_limit()`, kept up to date as paging grows, so the
+    /// check before every instruction is one compare.
+    full_at: u64,
     finished: Vec<Segment>,
 }
 
@@ -136,6 +139,7 @@ impl CycleModel {
             write_min: 0,
             segment_start: 0,
             paging: 0,
+            full_at: u64::MAX,
             finished: Vec::new(),
         }
     }
@@ -177,6 +181,7 @@ impl CycleModel {
         // `min` is 0 and the index is never evaluated.
         if min != 0 && unsafe { *self.states.get_unchecked(leaf(addr) as usize) } < min {
             self.paging += self.climb(addr, access);
+            self.full_at = self.segment_cycle_limit();
         }
     }
 
@@ -268,7 +273,7 @@ impl CycleModel {
     /// Whether the segment must end before the next instruction.
     #[inline(always)]
     pub fn segment_full(&self, user_cycles: u64) -> bool {
-        self.enabled && self.segment_cycles(user_cycles) > u64::from(self.threshold)
+        user_cycles >= self.full_at
     }
 
     /// The user-cycle count at which the segment becomes full: an
@@ -304,6 +309,7 @@ impl CycleModel {
         self.write_min = self.epoch * 4 + Access::Write as u32;
         self.segment_start = user_cycles;
         self.paging = RESERVED_PAGING_CYCLES;
+        self.full_at = self.segment_cycle_limit();
     }
 
     /// The segments so far, with the current one closed as the last (its
@@ -395,6 +401,14 @@ mod tests {
         let limit = model.segment_cycle_limit();
         assert!(!model.segment_full(limit - 1));
         assert!(model.segment_full(limit));
+        // The rule itself: the segment's cycles pass the threshold.
+        assert!(model.segment_cycles(limit) > u64::from(model.threshold));
+        assert!(model.segment_cycles(limit - 1) <= u64::from(model.threshold));
+        // A page-in moves the limit down by its cost.
+        model.access(0x4_0400, Access::Read);
+        assert_eq!(model.segment_cycle_limit(), limit - u64::from(PAGE_CYCLES));
+        assert!(model.segment_full(limit - u64::from(PAGE_CYCLES)));
+        assert!(!model.segment_full(limit - u64::from(PAGE_CYCLES) - 1));
     }
 
     #[test]

@@ -13,7 +13,7 @@ const DECODE_SLOTS: usize = 1 << 14;
 /// memo: a slot is used only when it holds the decoding of the very word
 /// fetched, so code that changes needs no invalidation.
 pub struct Interpreter {
-    decoded: Box<[Instruction]>,
+    decoded: Box<[Instruction; DECODE_SLOTS]>,
 }
 
 impl Default for Interpreter {
@@ -26,7 +26,7 @@ impl Interpreter {
     /// An interpreter with an empty decode memo.
     pub fn new() -> Self {
         Self {
-            decoded: vec![decode(0); DECODE_SLOTS].into_boxed_slice(),
+            decoded: Box::new([decode(0); DECODE_SLOTS]),
         }
     }
 
@@ -34,10 +34,9 @@ impl Interpreter {
     #[inline(always)]
     pub fn step(&mut self, m: &mut Machine) -> Result<(), Stop> {
         let pc = m.pc;
-        if !m.can_fetch(pc) {
+        if !m.check_fetch(pc) {
             return m.raise(TrapCause::InstructionFault, pc);
         }
-        m.cycle_model.access(pc, Access::Read);
         let insn = self.decode_at(m);
         execute(m, &insn)
     }

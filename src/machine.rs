@@ -52,7 +52,14 @@ pub struct Machine {
     pub cycle_model: CycleModel,
     /// The user trap whose kernel handler is running, for fault reports.
     pending_user_trap: Option<Trap>,
+    /// The 1 KiB page (address / PAGE_BYTES) a fetch last passed its checks
+    /// in, or `NO_PAGE`: until the mode changes or a segment ends, every
+    /// fetch from that page passes them too, with nothing to record.
+    fetch_page: u32,
 }
+
+/// No page: a `fetch_page` no address has.
+const NO_PAGE: u32 = u32::MAX;
 
 impl Machine {
     /// A machine with empty memory and the given I/O.
@@ -66,6 +73,7 @@ impl Machine {
             halt: None,
             cycle_model: CycleModel::user_only(),
             pending_user_trap: None,
+            fetch_page: NO_PAGE,
         })
     }
 
@@ -74,6 +82,7 @@ impl Machine {
     pub fn resume(&mut self) -> Result<(), Stop> {
         let pc = self.mem.load_u32(SUSPEND_PC_ADDR);
         self.machine_mode = self.mem.load_u32(SUSPEND_MODE_ADDR) != 0;
+        self.fetch_page = NO_PAGE;
         self.pc = pc;
         self.write_input_digest();
         if pc < USER_START {
@@ -119,6 +128,7 @@ impl Machine {
         self.cycle_model.access(SUSPEND_PC_ADDR, Access::Write);
         self.cycle_model.access(SUSPEND_MODE_ADDR, Access::Write);
         self.cycle_model.split(self.user_cycles);
+        self.fetch_page = NO_PAGE;
         self.write_input_digest();
     }
 
@@ -140,6 +150,8 @@ impl Machine {
 
     /// Sets register `idx` of the current mode; writes to x0 land in the
     /// mode's x0 sink so that x0 reads stay what memory holds (zero).
+    /// Register words are never translated code (the JIT leaves their page
+    /// to the interpreter), so the store need not be watched.
     #[inline(always)]
     pub fn set_reg(&mut self, idx: usize, value: u32) {
         let addr = if idx == 0 {
@@ -147,7 +159,7 @@ impl Machine {
         } else {
             self.reg_base() + 4 * idx as u32
         };
-        self.mem.store_u32(addr, value);
+        self.mem.store_register_word(addr, value);
     }
 
     /// Register `idx` of the user register file, whatever the mode.
@@ -166,6 +178,24 @@ impl Machine {
     #[inline(always)]
     pub fn can_fetch(&self, addr: u32) -> bool {
         addr >= USER_START && (self.machine_mode || addr < USER_END)
+    }
+
+    /// Whether the current mode may fetch at `pc`; when it may, the fetch's
+    /// page is paged in (a read).
+    #[inline(always)]
+    pub fn check_fetch(&mut self, pc: u32) -> bool {
+        if pc / PAGE_BYTES == self.fetch_page {
+            return true;
+        }
+        if !self.can_fetch(pc) {
+            return false;
+        }
+        self.cycle_model.access(pc, Access::Read);
+        // (A fetch from the register words pages nothing in: not remembered.)
+        if self.cycle_model.is_loaded(pc) {
+            self.fetch_page = pc / PAGE_BYTES;
+        }
+        true
     }
 
     /// Whether the current mode may load from or store to `addr`.
@@ -242,6 +272,7 @@ impl Machine {
         self.mem.store_u32(MEPC_ADDR, self.pc);
         self.pc = handler;
         self.machine_mode = true;
+        self.fetch_page = NO_PAGE;
     }
 
     /// ECALL: a host call in machine mode, a kernel entry in user mode.
@@ -291,6 +322,7 @@ impl Machine {
         }
         self.pc = mepc.wrapping_add(4);
         self.machine_mode = false;
+        self.fetch_page = NO_PAGE;
         self.pending_user_trap = None;
         self.user_cycles += 1;
         Ok(())

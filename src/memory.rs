@@ -138,6 +138,15 @@ impl GuestMemory {
         self.note_store(addr);
     }
 
+    /// Stores a register word: as `store_u32`, but neither checked for
+    /// translated code nor tracked (registers are compared on their own).
+    #[inline(always)]
+    pub fn store_register_word(&mut self, addr: u32, value: u32) {
+        let offset = (addr & !3) as usize;
+        // SAFETY: as in `load_u32`.
+        unsafe { (self.map.as_mut_ptr().add(offset) as *mut u32).write(value.to_le()) }
+    }
+
     /// Loads one byte.
     #[inline(always)]
     pub fn load_u8(&self, addr: u32) -> u8 {

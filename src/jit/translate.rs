@@ -40,9 +40,13 @@ impl GuestBlock {
     /// the interpreter raises those).
     pub fn discover(mem: &GuestMemory, machine_mode: bool, pc: u32) -> Option<Self> {
         // (The last word of the address space is left to the interpreter, so
-        // that a block's end is always an address.)
+        // that a block's end is always an address; so is the register files'
+        // page, whose register writes are not watched for code.)
         let fetchable = |addr: u32| {
-            addr >= USER_START && (machine_mode || addr < USER_END) && addr < u32::MAX - 3
+            addr >= USER_START
+                && (machine_mode || addr < USER_END)
+                && addr < u32::MAX - 3
+                && addr >> 12 != MACHINE_REGS_ADDR >> 12
         };
         let mut insns = Vec::new();
         let mut addr = pc;
