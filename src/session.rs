@@ -369,6 +369,7 @@ impl Session {
             chain: !diff,
             track_pages: diff,
             loops: !diff,
+            chains: !diff,
         };
         let mut engine = JitEngine::new(options);
         let result = match &mut self.reference {

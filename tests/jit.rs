@@ -1,6 +1,6 @@
 //! The JIT engine: exact on code that changes, at cycle limits, at segment
-//! ends, on loops of blocks and on the cycle counter, compared with the
-//! interpreter.
+//! ends, on loops and chains of blocks and on the cycle counter, compared
+//! with the interpreter.
 
 mod common;
 
@@ -140,6 +140,37 @@ fn loops_entered_at_an_inner_block_run_exactly() {
         assert!(
             stats.loop_entries_compiled > 0,
             "no loop was entered at an inner block: {stats:?}"
+        );
+    }
+}
+
+#[test]
+fn chains_of_blocks_run_exactly() {
+    // The bytecode interpreter's ops are chains: the op's case, then the
+    // jumps and never-taken bounds check back to the `switch`'s indirect
+    // jump, each chain one function. Small segments make segments (and
+    // the cycle limit) end inside chains too.
+    let elf = common::bench_guest("bytecode");
+    let program = zkjit::Program::from_bytes(&elf, false, KERNEL_ELF, true).unwrap();
+    for (po2, limit) in [(14, 3_000_000), (20, 2_999_999)] {
+        let run = |engine: Engine| {
+            let config = Config {
+                engine,
+                max_cycles: Some(limit),
+                capture_output: true,
+                po2: Some(po2),
+                ..Config::default()
+            };
+            Session::new(&program, config).unwrap().run()
+        };
+        let (interp, jit) = (run(Engine::Interp), run(Engine::Jit));
+        assert_eq!(jit.outcome, interp.outcome, "po2 {po2}");
+        assert_eq!(jit.user_cycles, interp.user_cycles, "po2 {po2}");
+        assert_eq!(jit.cycles, interp.cycles, "po2 {po2}");
+        let stats = jit.jit.expect("JIT statistics");
+        assert!(
+            stats.chains_compiled > 0,
+            "no chain was translated: {stats:?}"
         );
     }
 }

@@ -467,12 +467,16 @@ fn random_programs_do_run_to_their_halt() {
     let mut halted = 0;
     let mut split = 0;
     let mut loops = 0;
+    let mut chains = 0;
     for _ in 0..100 {
         let p = random_program().new_tree(&mut runner).unwrap().current();
         let (end, _) = run(&program(&p), p.po2, None);
         let (_, jit) = run(&program(&p), p.po2, Some(p.jit_threshold));
-        if jit.is_some_and(|j| j.loops_compiled > 0) {
+        if jit.as_ref().is_some_and(|j| j.loops_compiled > 0) {
             loops += 1;
+        }
+        if jit.is_some_and(|j| j.chains_compiled > 0) {
+            chains += 1;
         }
         if end.result.is_ok() {
             halted += 1;
@@ -491,5 +495,10 @@ fn random_programs_do_run_to_their_halt() {
     assert!(
         loops > 20,
         "only {loops} of 100 random programs had loops translated"
+    );
+    // And chains of blocks.
+    assert!(
+        chains > 20,
+        "only {chains} of 100 random programs had chains translated"
     );
 }

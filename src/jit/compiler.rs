@@ -13,7 +13,7 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use super::cache::Code;
 use super::code_arena::CodeArena;
 use super::context::{offsets, JitContext};
-use super::translate::{Env, GuestBlock, Translator};
+use super::translate::{Env, GuestBlock, Shape, Translator};
 
 type Trampoline = unsafe extern "C" fn(*mut JitContext, Code);
 
@@ -192,9 +192,14 @@ impl Compiler {
         Ok(self.module.get_finalized_function(id))
     }
 
-    /// Compiles a block, or a loop of blocks entered at the first (see
-    /// `discover_loop`); returns its native code.
-    pub fn compile(&mut self, blocks: &[GuestBlock], env: Env) -> Result<Code, String> {
+    /// Compiles a chain of blocks or a loop entered at the first, as
+    /// `shape` says; returns its native code.
+    pub fn compile(
+        &mut self,
+        blocks: &[GuestBlock],
+        shape: Shape,
+        env: Env,
+    ) -> Result<Code, String> {
         let name = format!("b{}_{:08x}", self.next_id, blocks[0].start);
         self.next_id += 1;
         let id = self.declare(&name, self.block_sig.clone())?;
@@ -206,7 +211,7 @@ impl Compiler {
                 let sig = b.import_signature(self.page_in_sig.clone());
                 (sig, self.page_in_stub as i64)
             });
-            Translator::new(&mut b, env, blocks, block_sig, note_sig, page_in).translate();
+            Translator::new(&mut b, env, blocks, shape, block_sig, note_sig, page_in).translate();
             b.finalize(self.module.target_config());
         }
         self.define(id)

@@ -28,7 +28,7 @@ use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{discover_loop, shares_entries, Env, GuestBlock};
+use translate::{discover_chain, discover_loop, shares_entries, Env, GuestBlock, Shape};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 400;
@@ -46,6 +46,9 @@ pub struct JitOptions {
     /// Translate a loop of small blocks (within a page, without calls) as
     /// one function.
     pub loops: bool,
+    /// Translate a block with the blocks it most often goes on to as one
+    /// function (see `discover_chain`).
+    pub chains: bool,
 }
 
 impl Default for JitOptions {
@@ -55,6 +58,7 @@ impl Default for JitOptions {
             chain: true,
             track_pages: false,
             loops: true,
+            chains: true,
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct JitStats {
     pub blocks_compiled: u64,
     /// Of those, loops of several blocks translated as one function.
     pub loops_compiled: u64,
+    /// Of those, chains of several blocks translated as one function.
+    pub chains_compiled: u64,
     /// Seconds spent translating.
     pub compile_seconds: f64,
     /// Entries from Rust into translated code.
@@ -248,7 +254,24 @@ impl JitEngine {
             vec![head]
         };
         let mode = m.machine_mode;
-        let head_ends_in_jalr = blocks[0].insns.last().map(|i| i.op) == Some(Opcode::Jalr);
+        let shape = if blocks.len() > 1 || blocks[0].loops_to_itself() {
+            Shape::Loop
+        } else {
+            Shape::Chain
+        };
+        let blocks = if shape == Shape::Chain && self.options.chains {
+            let entries = |pc: u32| match self.entry_counts.get(&(mode, pc)) {
+                Some(&UNTRANSLATABLE) | None => 0,
+                Some(&count) => count,
+            };
+            let [head] = <[GuestBlock; 1]>::try_from(blocks).expect("one block");
+            discover_chain(&m.mem, head, entries)
+        } else {
+            blocks
+        };
+        // (Only a chain's last block can end in a JALR.)
+        let ends_in_jalr =
+            blocks[blocks.len() - 1].insns.last().map(|i| i.op) == Some(Opcode::Jalr);
         let successor_slots = blocks
             .iter()
             .flat_map(GuestBlock::static_successors)
@@ -269,7 +292,7 @@ impl JitEngine {
                 .enabled()
                 .then(|| m.cycle_model.states_ptr() as i64),
             successor_slots,
-            jump_cache: (head_ends_in_jalr && self.options.chain).then(|| {
+            jump_cache: (ends_in_jalr && self.options.chain).then(|| {
                 let mut cache = Box::new(EMPTY_JUMP_CACHE);
                 let address = cache.as_mut_ptr() as i64;
                 self.jump_caches.push(cache);
@@ -282,7 +305,7 @@ impl JitEngine {
                 .inspect_err(|error| tracing::warn!(%error, "the JIT is unavailable; interpreting"))
         });
         let result = match compiler {
-            Ok(compiler) => compiler.compile(&blocks, env),
+            Ok(compiler) => compiler.compile(&blocks, shape, env),
             Err(error) => Err(error.clone()),
         };
         self.stats.compile_seconds += started.elapsed().as_secs_f64();
@@ -297,13 +320,14 @@ impl JitEngine {
                     start: head.start,
                 };
                 self.cache.insert(span, code);
-                if shares_entries(&blocks) {
+                if shape == Shape::Loop && shares_entries(&blocks) {
                     for (index, block) in (0..).zip(&blocks).skip(1) {
                         self.loop_entries.insert((mode, block.start), (code, index));
                     }
                 }
                 self.stats.blocks_compiled += 1;
-                self.stats.loops_compiled += u64::from(blocks.len() > 1);
+                self.stats.loops_compiled += u64::from(shape == Shape::Loop && blocks.len() > 1);
+                self.stats.chains_compiled += u64::from(shape == Shape::Chain && blocks.len() > 1);
                 tracing::trace!(
                     pc = head.start,
                     insns = head.insns.len(),
