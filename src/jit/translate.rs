@@ -193,6 +193,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
         .zip(reaches)
         .filter_map(|(block, reaches)| reaches.then_some(block))
         .collect();
+
     // Every register of a loop stays live throughout it, loaded at entry
     // and stored at every exit: past a point, spills and the entry and exit
     // cost more than the block transitions saved (measured on the
@@ -213,6 +214,17 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
         .count();
     if registers > MAX_LOOP_REGISTERS || exits > MAX_LOOP_EXITS {
         blocks.truncate(1);
+        return blocks;
+    }
+    // A block that runs into another one's start ends there (and falls
+    // through to it), so that no instruction is translated twice and every
+    // way round the loop goes through the same blocks.
+    let starts: Vec<u32> = blocks.iter().map(|b| b.start).collect();
+    for block in &mut blocks {
+        let (start, end) = (block.start, block.end());
+        if let Some(&inner) = starts.iter().filter(|&&s| start < s && s < end).min() {
+            block.insns.truncate(((inner - start) / 4) as usize);
+        }
     }
     blocks
 }
@@ -274,6 +286,48 @@ pub fn discover_chain(
         blocks.push(block);
     }
     blocks
+}
+
+/// Which blocks of a loop check the cycle limit: the targets of the back
+/// edges of a depth-first walk from the head. Every cycle through the loop
+/// has such an edge, so between two checks no block repeats, and a check
+/// covering all of the loop's instructions covers everything until the
+/// next. (Marking every edge to a block found earlier, as discovery order
+/// first did, checked four times a pass in modexp's multiply loops.)
+fn loop_checks(blocks: &[GuestBlock]) -> Vec<bool> {
+    let successors: Vec<Vec<usize>> = blocks
+        .iter()
+        .map(|block| {
+            block
+                .static_successors()
+                .into_iter()
+                .filter_map(|pc| blocks.iter().position(|b| b.start == pc))
+                .collect()
+        })
+        .collect();
+    let mut checked = vec![false; blocks.len()];
+    let mut visited = vec![false; blocks.len()];
+    let mut on_path = vec![false; blocks.len()];
+    // (block, how many of its successors have been looked at)
+    let mut path = vec![(0, 0)];
+    visited[0] = true;
+    on_path[0] = true;
+    while let Some(&mut (block, ref mut next)) = path.last_mut() {
+        let Some(&to) = successors[block].get(*next) else {
+            on_path[block] = false;
+            path.pop();
+            continue;
+        };
+        *next += 1;
+        if on_path[to] {
+            checked[to] = true;
+        } else if !visited[to] {
+            visited[to] = true;
+            on_path[to] = true;
+            path.push((to, 0));
+        }
+    }
+    checked
 }
 
 /// How the blocks of one translation are connected.
@@ -846,17 +900,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_loop(mut self) {
         let blocks = self.blocks;
-        // A loop checks the cycle limit only at blocks it can come round to
-        // again: every cycle through the loop has an edge back to an
-        // earlier (or the same) block, whose check then covers every
-        // instruction until the next check, at most all of the loop's.
-        let index_of = |pc: u32| blocks.iter().position(|b| b.start == pc);
-        let mut checked = vec![false; blocks.len()];
-        for (from, block) in blocks.iter().enumerate() {
-            for to in block.static_successors().into_iter().filter_map(index_of) {
-                checked[to] |= to <= from;
-            }
-        }
+        let checked = loop_checks(blocks);
         self.limit_span = blocks.iter().map(GuestBlock::translated_len).sum();
         self.enter_loop(&checked);
         for ((block, (_, label)), checks) in
@@ -1430,5 +1474,46 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.switch_to_block(miss_block);
         self.b.seal_block(miss_block);
         self.continue_at_remembering(target, None, false, completed + 1, Some((cache, key)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `head: addi; beqz sp, b; addi; b: addi; bne ra, t0, head; ecall` at 0x1_0000.
+    const LOOP: [u32; 6] = [
+        0x0010_8093,
+        0x0001_0463,
+        0x0011_8193,
+        0x0012_0213,
+        0xfe50_98e3,
+        0x0000_0073,
+    ];
+
+    fn loop_in_memory() -> Vec<GuestBlock> {
+        let mut mem = GuestMemory::new().unwrap();
+        for (i, word) in (0..).zip(LOOP) {
+            mem.store_u32(USER_START + 4 * i, word);
+        }
+        let head = GuestBlock::discover(&mem, false, USER_START).unwrap();
+        discover_loop(&mem, head)
+    }
+
+    #[test]
+    fn a_loop_translates_each_instruction_once() {
+        let blocks = loop_in_memory();
+        let starts: Vec<u32> = blocks.iter().map(|b| b.start - USER_START).collect();
+        assert_eq!(starts, [0, 0xc, 8]);
+        // The fall-through block ends where the branch target begins.
+        let lens: Vec<usize> = blocks.iter().map(|b| b.insns.len()).collect();
+        assert_eq!(lens, [2, 2, 1]);
+        assert_eq!(blocks[2].static_successors(), [USER_START + 0xc]);
+    }
+
+    #[test]
+    fn a_loop_checks_the_limit_once_a_pass() {
+        // Every way round goes through the head: one check, there.
+        assert_eq!(loop_checks(&loop_in_memory()), [true, false, false]);
     }
 }
