@@ -10,7 +10,11 @@ use crate::platform::reg::NAMES;
 /// What an instruction does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[repr(u8)]
 pub enum Opcode {
+    /// Any encoding the machine rejects: executing it raises IllegalInstruction.
+    /// (First, so that an all-zero `Instruction` is `decode(0)`.)
+    Illegal = 0,
     Add,
     Sub,
     Sll,
@@ -60,8 +64,6 @@ pub enum Opcode {
     Ebreak,
     Mret,
     Fence,
-    /// Any encoding the machine rejects: executing it raises IllegalInstruction.
-    Illegal,
 }
 
 /// A decoded instruction. `imm` is the sign-extended immediate of the
@@ -380,6 +382,15 @@ impl fmt::Display for Instruction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zero_word_decodes_to_all_zero_bits() {
+        // The interpreter's decode memo starts zeroed (see `Interpreter::new`).
+        // SAFETY: the test is that these bits are `decode(0)`.
+        let zeroed: Instruction = unsafe { std::mem::zeroed() };
+        assert_eq!(zeroed, decode(0));
+        assert_eq!(decode(0).op, Opcode::Illegal);
+    }
 
     #[test]
     fn decodes_immediates_of_every_format() {
