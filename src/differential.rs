@@ -37,7 +37,7 @@ pub fn run(
             };
         }
         let unit_pc = jit_machine.pc;
-        let unit_mode = jit_machine.machine_mode;
+        let unit_mode = jit_machine.machine_mode();
         match jit.step(jit_machine, limit) {
             Ok(steps) => {
                 for _ in 0..steps {
@@ -135,10 +135,11 @@ fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Resul
             a.pc, b.pc
         ));
     }
-    if a.machine_mode != b.machine_mode {
+    if a.machine_mode() != b.machine_mode() {
         differences.push(format!(
             "machine mode: JIT {}, interpreter {}",
-            a.machine_mode, b.machine_mode
+            a.machine_mode(),
+            b.machine_mode()
         ));
     }
     if a.user_cycles != b.user_cycles {
@@ -226,7 +227,7 @@ fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, bool)>, what: &str) -> 
         let _ = write!(
             text,
             "\n{label} registers ({} mode):",
-            if m.machine_mode { "machine" } else { "user" }
+            if m.machine_mode() { "machine" } else { "user" }
         );
         for (i, name) in NAMES.iter().enumerate() {
             if i % 8 == 0 {

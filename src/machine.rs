@@ -41,7 +41,9 @@ pub struct Machine {
     /// The program counter.
     pub pc: u32,
     /// Machine (kernel) mode, or user mode.
-    pub machine_mode: bool,
+    machine_mode: bool,
+    /// Address of the current mode's register file (follows the mode).
+    reg_file: u32,
     /// Completed user cycles (instructions plus host-call cycles).
     pub user_cycles: u64,
     /// The host's side of I/O.
@@ -68,6 +70,7 @@ impl Machine {
             mem: GuestMemory::new()?,
             pc: 0,
             machine_mode: true,
+            reg_file: MACHINE_REGS_ADDR,
             user_cycles: 0,
             io,
             halt: None,
@@ -81,8 +84,7 @@ impl Machine {
     /// (all-zero) input digest.
     pub fn resume(&mut self) -> Result<(), Stop> {
         let pc = self.mem.load_u32(SUSPEND_PC_ADDR);
-        self.machine_mode = self.mem.load_u32(SUSPEND_MODE_ADDR) != 0;
-        self.fetch_page = NO_PAGE;
+        self.set_machine_mode(self.mem.load_u32(SUSPEND_MODE_ADDR) != 0);
         self.pc = pc;
         self.write_input_digest();
         if pc < USER_START {
@@ -132,14 +134,29 @@ impl Machine {
         self.write_input_digest();
     }
 
-    /// Address of the current mode's register file.
+    /// Machine (kernel) mode, or user mode.
     #[inline(always)]
-    pub fn reg_base(&self) -> u32 {
-        if self.machine_mode {
+    pub fn machine_mode(&self) -> bool {
+        self.machine_mode
+    }
+
+    /// Switches to machine mode (`true`) or user mode, and to that mode's
+    /// register file.
+    pub fn set_machine_mode(&mut self, machine_mode: bool) {
+        self.machine_mode = machine_mode;
+        self.reg_file = if machine_mode {
             MACHINE_REGS_ADDR
         } else {
             USER_REGS_ADDR
-        }
+        };
+        // (What may be fetched differs between the modes.)
+        self.fetch_page = NO_PAGE;
+    }
+
+    /// Address of the current mode's register file.
+    #[inline(always)]
+    pub fn reg_base(&self) -> u32 {
+        self.reg_file
     }
 
     /// Register `idx` of the current mode.
@@ -271,8 +288,7 @@ impl Machine {
         self.cycle_model.access(MEPC_ADDR, Access::Write);
         self.mem.store_u32(MEPC_ADDR, self.pc);
         self.pc = handler;
-        self.machine_mode = true;
-        self.fetch_page = NO_PAGE;
+        self.set_machine_mode(true);
     }
 
     /// ECALL: a host call in machine mode, a kernel entry in user mode.
@@ -321,8 +337,7 @@ impl Machine {
             return Err(self.fault_now(TrapCause::InstructionFault, self.pc, mepc));
         }
         self.pc = mepc.wrapping_add(4);
-        self.machine_mode = false;
-        self.fetch_page = NO_PAGE;
+        self.set_machine_mode(false);
         self.pending_user_trap = None;
         self.user_cycles += 1;
         Ok(())

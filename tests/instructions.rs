@@ -117,7 +117,7 @@ fn machine(mode: Mode, code: &[u32]) -> Machine {
     }
     m.mem.store_u32(ECALL_DISPATCH_ADDR, HANDLER);
     m.pc = CODE;
-    m.machine_mode = mode == Mode::Machine;
+    m.set_machine_mode(mode == Mode::Machine);
     m
 }
 
@@ -360,7 +360,7 @@ fn expect_trap(
         Mode::User => {
             result.unwrap();
             assert_eq!(m.pc, HANDLER, "{cause:?}: handler");
-            assert!(m.machine_mode);
+            assert!(m.machine_mode());
             assert_eq!(m.mem.load_u32(MEPC_ADDR), CODE, "{cause:?}: MEPC");
             assert_eq!(m.user_cycles, 0, "{cause:?}: a trap costs no cycle");
             let after: Vec<u32> = (0..32).map(|k| m.user_reg(k)).collect();
@@ -571,11 +571,11 @@ fn user_ecall_enters_the_kernel_and_mret_returns() {
         m.mem.store_u32(HANDLER, MRET);
         m.steps(1).unwrap();
         assert_eq!(
-            (m.pc, m.machine_mode, m.mem.load_u32(MEPC_ADDR)),
+            (m.pc, m.machine_mode(), m.mem.load_u32(MEPC_ADDR)),
             (HANDLER, true, CODE)
         );
         m.steps(1).unwrap();
-        assert_eq!((m.pc, m.machine_mode), (CODE + 4, false));
+        assert_eq!((m.pc, m.machine_mode()), (CODE + 4, false));
         assert_eq!(m.user_cycles, 2, "ECALL and MRET each cost one cycle");
     }
 }

@@ -171,7 +171,7 @@ impl JitEngine {
     /// translation. Returns how many interpreter steps the unit amounts to.
     pub fn step(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
         m.before_instruction(limit)?;
-        let steps = match self.cache.lookup(m.machine_mode, m.pc) {
+        let steps = match self.cache.lookup(m.machine_mode(), m.pc) {
             // Translated code is entered only with its first page loaded.
             Some(code) if m.cycle_model.is_loaded(m.pc) => self.run_translated(m, code, limit)?,
             Some(_) => self.interpret_block(m, limit)?,
@@ -230,7 +230,10 @@ impl JitEngine {
 
     /// Counts an entry of the block at the pc; true when it is due for translation.
     fn count_entry(&mut self, m: &Machine) -> bool {
-        let count = self.entry_counts.entry((m.machine_mode, m.pc)).or_insert(0);
+        let count = self
+            .entry_counts
+            .entry((m.machine_mode(), m.pc))
+            .or_insert(0);
         if *count == UNTRANSLATABLE {
             return false;
         }
@@ -240,12 +243,12 @@ impl JitEngine {
 
     /// Translates the block at the pc; false if it cannot be.
     fn translate(&mut self, m: &mut Machine) -> bool {
-        if let Some(&(code, index)) = self.loop_entries.get(&(m.machine_mode, m.pc)) {
+        if let Some(&(code, index)) = self.loop_entries.get(&(m.machine_mode(), m.pc)) {
             return self.add_loop_entry(m, code, index);
         }
-        let Some(head) = GuestBlock::discover(&m.mem, m.machine_mode, m.pc) else {
+        let Some(head) = GuestBlock::discover(&m.mem, m.machine_mode(), m.pc) else {
             self.entry_counts
-                .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
+                .insert((m.machine_mode(), m.pc), UNTRANSLATABLE);
             return false;
         };
         let blocks = if self.options.loops {
@@ -253,7 +256,7 @@ impl JitEngine {
         } else {
             vec![head]
         };
-        let mode = m.machine_mode;
+        let mode = m.machine_mode();
         let shape = if blocks.len() > 1 || blocks[0].loops_to_itself() {
             Shape::Loop
         } else {
@@ -349,7 +352,7 @@ impl JitEngine {
         debug_assert!(false, "translation at {:#x} failed: {error}", m.pc);
         tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
         self.entry_counts
-            .insert((m.machine_mode, m.pc), UNTRANSLATABLE);
+            .insert((m.machine_mode(), m.pc), UNTRANSLATABLE);
         false
     }
 
@@ -365,7 +368,7 @@ impl JitEngine {
         match stub {
             Ok(stub) => {
                 let span = BlockSpan {
-                    machine_mode: m.machine_mode,
+                    machine_mode: m.machine_mode(),
                     start: m.pc,
                 };
                 self.cache.insert(span, stub);
@@ -379,7 +382,7 @@ impl JitEngine {
     /// Interprets one basic block (stopping early at a halt, a mode change,
     /// or translated code). Returns the steps taken.
     fn interpret_block(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
-        let mode = m.machine_mode;
+        let mode = m.machine_mode();
         let mut steps = 0;
         loop {
             m.before_instruction(limit)?;
@@ -397,7 +400,7 @@ impl JitEngine {
     /// translated code (to invalidate first), or translated code here.
     fn interpreting_ends(&self, m: &Machine, mode: bool) -> bool {
         m.halt.is_some()
-            || m.machine_mode != mode
+            || m.machine_mode() != mode
             || m.mem.code_was_written()
             || self.cache.lookup(mode, m.pc).is_some()
     }
@@ -408,7 +411,7 @@ impl JitEngine {
     /// entries (blocks entered that way would be translations of the rest of
     /// a block, or of a loop from one of its inner blocks).
     fn resume_after_finish(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
-        let mode = m.machine_mode;
+        let mode = m.machine_mode();
         // The instruction has passed the checks before it, and may already
         // have paged (checking again could split the segment before it).
         self.interpreter.step(m)?;
