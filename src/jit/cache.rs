@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use memmap2::{MmapMut, MmapOptions};
+
 /// Slots of one second-level table: the words of a 4 KiB page.
 pub const SLOTS_PER_PAGE: usize = 1024;
 /// First-level entries: the 4 KiB pages of the address space.
@@ -16,27 +18,67 @@ pub type Code = *const u8;
 /// One mode's pc-to-code table.
 pub struct CodeTable {
     /// First level: page -> pointer to `[Code; SLOTS_PER_PAGE]` (or null).
-    pages: Vec<*mut Code>,
+    pages: FirstLevel,
     /// Owns the second-level tables.
     owned: Vec<Box<[Code; SLOTS_PER_PAGE]>>,
+}
+
+/// The 8 MiB of a first level: an anonymous mapping, whose zero pages the
+/// OS hands out as they are touched (from the heap, a process that made an
+/// engine before would clear all of it for every new engine), or the heap
+/// if mapping fails.
+enum FirstLevel {
+    Mapped(MmapMut),
+    Heap(Vec<*mut Code>),
+}
+
+impl FirstLevel {
+    fn new() -> Self {
+        let bytes = PAGES * std::mem::size_of::<*mut Code>();
+        match MmapOptions::new().len(bytes).no_reserve_swap().map_anon() {
+            Ok(map) => Self::Mapped(map),
+            Err(_) => Self::Heap(vec![std::ptr::null_mut(); PAGES]),
+        }
+    }
+
+    fn entries(&self) -> &[*mut Code] {
+        match self {
+            // SAFETY: the mapping holds PAGES pointer-aligned, zero-initialised
+            // (null) pointers, and lives as long as the borrow.
+            Self::Mapped(map) => unsafe {
+                std::slice::from_raw_parts(map.as_ptr() as *const *mut Code, PAGES)
+            },
+            Self::Heap(entries) => entries,
+        }
+    }
+
+    fn entries_mut(&mut self) -> &mut [*mut Code] {
+        match self {
+            // SAFETY: as in `entries`, borrowed mutably.
+            Self::Mapped(map) => unsafe {
+                std::slice::from_raw_parts_mut(map.as_mut_ptr() as *mut *mut Code, PAGES)
+            },
+            Self::Heap(entries) => entries,
+        }
+    }
 }
 
 impl CodeTable {
     fn new() -> Self {
         Self {
-            pages: vec![std::ptr::null_mut(); PAGES],
+            pages: FirstLevel::new(),
             owned: Vec::new(),
         }
     }
 
     /// Address of the first level, for translated code.
     pub fn first_level(&self) -> *const *mut Code {
-        self.pages.as_ptr()
+        self.pages.entries().as_ptr()
     }
 
     #[inline]
     fn get(&self, pc: u32) -> Option<Code> {
-        let page = self.pages[(pc >> 12) as usize];
+        let page = self.pages.entries()[(pc >> 12) as usize];
         if page.is_null() {
             return None;
         }
@@ -49,13 +91,14 @@ impl CodeTable {
     /// need be. Second-level tables are never freed, so the slot never moves.
     fn slot(&mut self, pc: u32) -> *mut Code {
         let index = (pc >> 12) as usize;
-        if self.pages[index].is_null() {
+        let pages = self.pages.entries_mut();
+        if pages[index].is_null() {
             let mut table = Box::new([std::ptr::null(); SLOTS_PER_PAGE]);
-            self.pages[index] = table.as_mut_ptr();
+            pages[index] = table.as_mut_ptr();
             self.owned.push(table);
         }
         // SAFETY: as in `get`.
-        unsafe { self.pages[index].add(((pc >> 2) as usize) % SLOTS_PER_PAGE) }
+        unsafe { pages[index].add(((pc >> 2) as usize) % SLOTS_PER_PAGE) }
     }
 
     fn set(&mut self, pc: u32, code: Code) {
