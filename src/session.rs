@@ -369,7 +369,7 @@ impl Session {
             chain: !diff,
             track_pages: diff,
             loops: !diff,
-            chains: !diff,
+            traces: !diff,
         };
         let mut engine = JitEngine::new(options);
         let result = match &mut self.reference {

@@ -1,5 +1,5 @@
 //! The JIT engine: exact on code that changes, at cycle limits, at segment
-//! ends, on loops and chains of blocks and on the cycle counter, compared
+//! ends, on loops and traces of blocks and on the cycle counter, compared
 //! with the interpreter.
 
 mod common;
@@ -145,11 +145,11 @@ fn loops_entered_at_an_inner_block_run_exactly() {
 }
 
 #[test]
-fn chains_of_blocks_run_exactly() {
-    // The bytecode interpreter's ops are chains: the op's case, then the
+fn traces_of_blocks_run_exactly() {
+    // The bytecode interpreter's ops are traces: the op's case, then the
     // jumps and never-taken bounds check back to the `switch`'s indirect
-    // jump, each chain one function. Small segments make segments (and
-    // the cycle limit) end inside chains too.
+    // jump, each trace one function. Small segments make segments (and
+    // the cycle limit) end inside traces too.
     let elf = common::bench_guest("bytecode");
     let program = zkjit::Program::from_bytes(&elf, false, KERNEL_ELF, true).unwrap();
     for (po2, limit) in [(14, 3_000_000), (20, 2_999_999)] {
@@ -169,8 +169,8 @@ fn chains_of_blocks_run_exactly() {
         assert_eq!(jit.cycles, interp.cycles, "po2 {po2}");
         let stats = jit.jit.expect("JIT statistics");
         assert!(
-            stats.chains_compiled > 0,
-            "no chain was translated: {stats:?}"
+            stats.traces_compiled > 0,
+            "no trace was translated: {stats:?}"
         );
     }
 }

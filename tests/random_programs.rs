@@ -467,7 +467,7 @@ fn random_programs_do_run_to_their_halt() {
     let mut halted = 0;
     let mut split = 0;
     let mut loops = 0;
-    let mut chains = 0;
+    let mut traces = 0;
     for _ in 0..100 {
         let p = random_program().new_tree(&mut runner).unwrap().current();
         let (end, _) = run(&program(&p), p.po2, None);
@@ -475,8 +475,8 @@ fn random_programs_do_run_to_their_halt() {
         if jit.as_ref().is_some_and(|j| j.loops_compiled > 0) {
             loops += 1;
         }
-        if jit.is_some_and(|j| j.chains_compiled > 0) {
-            chains += 1;
+        if jit.is_some_and(|j| j.traces_compiled > 0) {
+            traces += 1;
         }
         if end.result.is_ok() {
             halted += 1;
@@ -496,9 +496,9 @@ fn random_programs_do_run_to_their_halt() {
         loops > 20,
         "only {loops} of 100 random programs had loops translated"
     );
-    // And chains of blocks.
+    // And traces of blocks.
     assert!(
-        chains > 20,
-        "only {chains} of 100 random programs had chains translated"
+        traces > 20,
+        "only {traces} of 100 random programs had traces translated"
     );
 }

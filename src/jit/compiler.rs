@@ -192,7 +192,7 @@ impl Compiler {
         Ok(self.module.get_finalized_function(id))
     }
 
-    /// Compiles a chain of blocks or a loop entered at the first, as
+    /// Compiles a trace of blocks or a loop entered at the first, as
     /// `shape` says; returns its native code.
     pub fn compile(
         &mut self,

@@ -28,7 +28,7 @@ use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{discover_chain, discover_loop, shares_entries, Env, GuestBlock, Shape};
+use translate::{discover_loop, discover_trace, shares_entries, Env, GuestBlock, Shape};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 400;
@@ -46,9 +46,9 @@ pub struct JitOptions {
     /// Translate a loop of small blocks (within a page, without calls) as
     /// one function.
     pub loops: bool,
-    /// Translate a block with the blocks it most often goes on to as one
-    /// function (see `discover_chain`).
-    pub chains: bool,
+    /// Translate a block with the blocks it certainly goes on to as one
+    /// function (see `discover_trace`).
+    pub traces: bool,
 }
 
 impl Default for JitOptions {
@@ -58,7 +58,7 @@ impl Default for JitOptions {
             chain: true,
             track_pages: false,
             loops: true,
-            chains: true,
+            traces: true,
         }
     }
 }
@@ -70,8 +70,8 @@ pub struct JitStats {
     pub blocks_compiled: u64,
     /// Of those, loops of several blocks translated as one function.
     pub loops_compiled: u64,
-    /// Of those, chains of several blocks translated as one function.
-    pub chains_compiled: u64,
+    /// Of those, traces of several blocks translated as one function.
+    pub traces_compiled: u64,
     /// Seconds spent translating.
     pub compile_seconds: f64,
     /// Entries from Rust into translated code.
@@ -260,19 +260,19 @@ impl JitEngine {
         let shape = if blocks.len() > 1 || blocks[0].loops_to_itself() {
             Shape::Loop
         } else {
-            Shape::Chain
+            Shape::Trace
         };
-        let blocks = if shape == Shape::Chain && self.options.chains {
+        let blocks = if shape == Shape::Trace && self.options.traces {
             let entries = |pc: u32| match self.entry_counts.get(&(mode, pc)) {
                 Some(&UNTRANSLATABLE) | None => 0,
                 Some(&count) => count,
             };
             let [head] = <[GuestBlock; 1]>::try_from(blocks).expect("one block");
-            discover_chain(&m.mem, head, entries)
+            discover_trace(&m.mem, head, entries)
         } else {
             blocks
         };
-        // (Only a chain's last block can end in a JALR.)
+        // (Only a trace's last block can end in a JALR.)
         let ends_in_jalr =
             blocks[blocks.len() - 1].insns.last().map(|i| i.op) == Some(Opcode::Jalr);
         let successor_slots = blocks
@@ -330,7 +330,7 @@ impl JitEngine {
                 }
                 self.stats.blocks_compiled += 1;
                 self.stats.loops_compiled += u64::from(shape == Shape::Loop && blocks.len() > 1);
-                self.stats.chains_compiled += u64::from(shape == Shape::Chain && blocks.len() > 1);
+                self.stats.traces_compiled += u64::from(shape == Shape::Trace && blocks.len() > 1);
                 tracing::trace!(
                     pc = head.start,
                     insns = head.insns.len(),

@@ -240,22 +240,22 @@ pub fn shares_entries(blocks: &[GuestBlock]) -> bool {
     blocks.len() > 1 && blocks.iter().map(|b| b.insns.len()).sum::<usize>() >= 32
 }
 
-/// Most blocks in one chain (see [`discover_chain`]).
-pub const MAX_CHAIN_BLOCKS: usize = 4;
-/// Most instructions in one chain.
-const MAX_CHAIN_INSNS: usize = 64;
+/// Most blocks in one trace (see [`discover_trace`]).
+pub const MAX_TRACE_BLOCKS: usize = 4;
+/// Most instructions in one trace.
+const MAX_TRACE_INSNS: usize = 64;
 
 /// A block and the blocks it goes on to, one after the other, while the
 /// way on is certain so far: each next block is the only static successor
 /// of the one before that the interpreter has entered (`entries` counts
-/// entries), in the head's 4 KiB page and not yet in the chain (a jump, or
+/// entries), in the head's 4 KiB page and not yet in the trace (a jump, or
 /// a branch one side of which never ran). They are translated into one
 /// function whose only way from one block to the next is that edge (every
 /// other way out leaves the function), so that a hot path of small blocks
 /// runs without transitions. (Following the busier side of branches that
 /// went both ways made fib 30% slower: more to compile, and the other
 /// side laid out as cold.)
-pub fn discover_chain(
+pub fn discover_trace(
     mem: &GuestMemory,
     head: GuestBlock,
     entries: impl Fn(u32) -> u32,
@@ -264,7 +264,7 @@ pub fn discover_chain(
     let mode = head.machine_mode;
     let mut insns = head.insns.len();
     let mut blocks = vec![head];
-    while blocks.len() < MAX_CHAIN_BLOCKS {
+    while blocks.len() < MAX_TRACE_BLOCKS {
         let last = &blocks[blocks.len() - 1];
         let mut entered: Vec<u32> = last
             .static_successors()
@@ -280,7 +280,7 @@ pub fn discover_chain(
             break;
         };
         insns += block.insns.len();
-        if insns > MAX_CHAIN_INSNS {
+        if insns > MAX_TRACE_INSNS {
             break;
         }
         blocks.push(block);
@@ -333,8 +333,8 @@ fn loop_checks(blocks: &[GuestBlock]) -> Vec<bool> {
 /// How the blocks of one translation are connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
-    /// A block, or a chain of blocks (see [`discover_chain`]).
-    Chain,
+    /// A block, or a trace of blocks (see [`discover_trace`]).
+    Trace,
     /// A loop of blocks entered at the first (see [`discover_loop`]), or a
     /// block that loops to itself.
     Loop,
@@ -508,8 +508,8 @@ pub struct Translator<'a, 'f> {
     /// Where a loop continues at each of its blocks, without leaving the
     /// function (empty when the blocks do not loop).
     loop_targets: Vec<(u32, cranelift_codegen::ir::Block)>,
-    /// Where a chain continues at its next block, from the current one.
-    chain_next: Option<(u32, cranelift_codegen::ir::Block)>,
+    /// Where a trace continues at its next block, from the current one.
+    trace_next: Option<(u32, cranelift_codegen::ir::Block)>,
     shape: Shape,
     cache_regs: bool,
     reg_file: u32,
@@ -522,7 +522,7 @@ pub struct Translator<'a, 'f> {
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
-    /// Prepares to translate `blocks` (a chain or a loop, as `shape` says)
+    /// Prepares to translate `blocks` (a trace or a loop, as `shape` says)
     /// into the function `b` is building.
     pub fn new(
         b: &'a mut FunctionBuilder<'f>,
@@ -578,7 +578,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             limit_span: 0,
             checks_limit: true,
             loop_targets: Vec::new(),
-            chain_next: None,
+            trace_next: None,
             shape,
             cache_regs: !block.machine_mode,
             reg_file: if block.machine_mode {
@@ -868,30 +868,30 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.seal_block(hot);
     }
 
-    /// Translates the chain, or the loop.
+    /// Translates the trace, or the loop.
     pub fn translate(self) {
         match self.shape {
-            Shape::Chain => self.translate_chain(),
+            Shape::Trace => self.translate_trace(),
             Shape::Loop => self.translate_loop(),
         }
     }
 
-    /// A chain checks the cycle limit once, at its head, for all of its
+    /// A trace checks the cycle limit once, at its head, for all of its
     /// instructions (each next block is reached only from the one before).
-    fn translate_chain(mut self) {
+    fn translate_trace(mut self) {
         let blocks = self.blocks;
         if blocks.len() > 1 {
             self.limit_span = blocks.iter().map(GuestBlock::translated_len).sum();
         }
         for (i, block) in blocks.iter().enumerate() {
-            if let Some((_, label)) = self.chain_next.take() {
+            if let Some((_, label)) = self.trace_next.take() {
                 self.b.switch_to_block(label);
                 self.b.seal_block(label);
             }
             self.block = block;
             self.checks_limit = i == 0;
             self.access_checks = plan_access_checks(&block.insns);
-            self.chain_next = blocks
+            self.trace_next = blocks
                 .get(i + 1)
                 .map(|next| (next.start, self.b.create_block()));
             self.translate_body();
@@ -1042,17 +1042,17 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Where the function goes on at `target` without leaving: when it is
-    /// a block of the loop, or the chain's next block.
+    /// a block of the loop, or the trace's next block.
     fn loop_label(&self, target: u32) -> Option<cranelift_codegen::ir::Block> {
         self.loop_targets
             .iter()
-            .chain(&self.chain_next)
+            .chain(&self.trace_next)
             .find(|&&(pc, _)| pc == target)
             .map(|&(_, label)| label)
     }
 
     /// Continues at the static address `target`: within the function when
-    /// it is the loop's or the chain's (see `loop_label`), else as
+    /// it is the loop's or the trace's (see `loop_label`), else as
     /// `continue_at`.
     fn continue_static(&mut self, target: u32, completed: usize) {
         // This block fetched from every page it spans.
