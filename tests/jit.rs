@@ -112,31 +112,43 @@ fn segments_end_at_the_same_instruction_on_both_engines() {
     }
 }
 
+/// Runs benchmark guest `name` for `limit` cycles at segment size `po2`
+/// on both engines (the JIT at `threshold`, or its default), checks that
+/// they agree, and returns what the JIT did.
+fn bench_guest_on_both_engines(
+    name: &str,
+    po2: u32,
+    limit: u64,
+    threshold: Option<u32>,
+) -> zkjit::jit::JitStats {
+    let elf = common::bench_guest(name);
+    let program = zkjit::Program::from_bytes(&elf, false, KERNEL_ELF, true).unwrap();
+    let run = |engine: Engine| {
+        let config = Config {
+            engine,
+            max_cycles: Some(limit),
+            capture_output: true,
+            jit_threshold: threshold,
+            po2: Some(po2),
+            ..Config::default()
+        };
+        Session::new(&program, config).unwrap().run()
+    };
+    let (interp, jit) = (run(Engine::Interp), run(Engine::Jit));
+    assert_eq!(jit.outcome, interp.outcome, "{name}, po2 {po2}");
+    assert_eq!(jit.user_cycles, interp.user_cycles, "{name}, po2 {po2}");
+    assert_eq!(jit.cycles, interp.cycles, "{name}, po2 {po2}");
+    jit.jit.expect("JIT statistics")
+}
+
 #[test]
 fn loops_entered_at_an_inner_block_run_exactly() {
     // modexp's multiply loop (10 blocks) is entered at different blocks
     // from interpreted code: those entries go into the one translation of
     // the loop. Small segments make the loop leave and be re-entered at
     // every block too.
-    let elf = common::bench_guest("modexp");
-    let program = zkjit::Program::from_bytes(&elf, false, KERNEL_ELF, true).unwrap();
     for po2 in [13, 20] {
-        let run = |engine: Engine| {
-            let config = Config {
-                engine,
-                max_cycles: Some(3_000_000),
-                capture_output: true,
-                jit_threshold: Some(2),
-                po2: Some(po2),
-                ..Config::default()
-            };
-            Session::new(&program, config).unwrap().run()
-        };
-        let (interp, jit) = (run(Engine::Interp), run(Engine::Jit));
-        assert_eq!(jit.outcome, interp.outcome, "po2 {po2}");
-        assert_eq!(jit.user_cycles, interp.user_cycles, "po2 {po2}");
-        assert_eq!(jit.cycles, interp.cycles, "po2 {po2}");
-        let stats = jit.jit.expect("JIT statistics");
+        let stats = bench_guest_on_both_engines("modexp", po2, 3_000_000, Some(2));
         assert!(
             stats.loop_entries_compiled > 0,
             "no loop was entered at an inner block: {stats:?}"
@@ -150,24 +162,8 @@ fn traces_of_blocks_run_exactly() {
     // jumps and never-taken bounds check back to the `switch`'s indirect
     // jump, each trace one function. Small segments make segments (and
     // the cycle limit) end inside traces too.
-    let elf = common::bench_guest("bytecode");
-    let program = zkjit::Program::from_bytes(&elf, false, KERNEL_ELF, true).unwrap();
     for (po2, limit) in [(14, 3_000_000), (20, 2_999_999)] {
-        let run = |engine: Engine| {
-            let config = Config {
-                engine,
-                max_cycles: Some(limit),
-                capture_output: true,
-                po2: Some(po2),
-                ..Config::default()
-            };
-            Session::new(&program, config).unwrap().run()
-        };
-        let (interp, jit) = (run(Engine::Interp), run(Engine::Jit));
-        assert_eq!(jit.outcome, interp.outcome, "po2 {po2}");
-        assert_eq!(jit.user_cycles, interp.user_cycles, "po2 {po2}");
-        assert_eq!(jit.cycles, interp.cycles, "po2 {po2}");
-        let stats = jit.jit.expect("JIT statistics");
+        let stats = bench_guest_on_both_engines("bytecode", po2, limit, None);
         assert!(
             stats.traces_compiled > 0,
             "no trace was translated: {stats:?}"
