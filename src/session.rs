@@ -76,7 +76,9 @@ pub struct Config {
     pub capture_output: bool,
     /// Seed of SYS_RANDOM (a fixed one when output is captured, else from the clock).
     pub random_seed: Option<u64>,
-    /// Entries of a block before the JIT translates it (default: [`jit::DEFAULT_THRESHOLD`]).
+    /// Entries of a block before the JIT translates it (default:
+    /// [`jit::DEFAULT_THRESHOLD`], after [`jit::DEFAULT_WARMUP_CYCLES`]; a
+    /// threshold given here applies from the first cycle).
     pub jit_threshold: Option<u32>,
     /// Show a live progress line on stderr when the run lasts over a second.
     pub progress: bool,
@@ -366,6 +368,10 @@ impl Session {
         let default_threshold = if diff { 1 } else { jit::DEFAULT_THRESHOLD };
         let options = JitOptions {
             threshold: self.config.jit_threshold.unwrap_or(default_threshold),
+            warmup_cycles: match (diff, self.config.jit_threshold) {
+                (false, None) => jit::DEFAULT_WARMUP_CYCLES,
+                _ => 0,
+            },
             chain: !diff,
             track_pages: diff,
             loops: !diff,

@@ -263,8 +263,12 @@ fn cycle_limit() {
 fn help_names_the_translation_threshold_in_force() {
     let out = zkjit(&["run", "--help"]);
     let help = text(&out.stdout);
-    let default = format!("(default: {};", zkjit::jit::DEFAULT_THRESHOLD);
+    let default = format!("(default: {},", zkjit::jit::DEFAULT_THRESHOLD);
+    let warmup = format!("first {} cycles", zkjit::jit::DEFAULT_WARMUP_CYCLES);
+    // (clap wraps help lines: compare with the whitespace collapsed.)
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains(&default), "{help}");
+    assert!(help.contains(&warmup), "{help}");
 }
 
 #[test]

@@ -170,3 +170,21 @@ fn traces_of_blocks_run_exactly() {
         );
     }
 }
+
+#[test]
+fn short_runs_translate_nothing_by_default() {
+    // Translating costs more than a run of a few thousand cycles takes to
+    // interpret; yet the runtime's bss-clearing loop passes the default
+    // threshold in every program. With the defaults nothing is translated
+    // in a run's first DEFAULT_WARMUP_CYCLES.
+    let program = GuestRun::new("hello").program(KERNEL_ELF);
+    let config = Config {
+        capture_output: true,
+        ..Config::default()
+    };
+    let report = Session::new(&program, config).unwrap().run();
+    assert_eq!(report.exit_code(), Some(0), "{:?}", report.error);
+    assert!(report.user_cycles < zkjit::jit::DEFAULT_WARMUP_CYCLES);
+    let jit = report.jit.expect("JIT statistics");
+    assert_eq!(jit.blocks_compiled, 0, "{jit:?}");
+}
