@@ -132,14 +132,13 @@ impl GuestMemory {
     /// Stores the word containing `addr` (the low two bits are ignored).
     #[inline(always)]
     pub fn store_u32(&mut self, addr: u32, value: u32) {
-        let offset = (addr & !3) as usize;
-        // SAFETY: as in `load_u32`.
-        unsafe { (self.map.as_mut_ptr().add(offset) as *mut u32).write(value.to_le()) }
+        self.store_register_word(addr, value);
         self.note_store(addr);
     }
 
-    /// Stores a register word: as `store_u32`, but neither checked for
-    /// translated code nor tracked (registers are compared on their own).
+    /// Stores a register word: the word `store_u32` stores, but neither
+    /// checked for translated code nor tracked (registers are compared on
+    /// their own).
     #[inline(always)]
     pub fn store_register_word(&mut self, addr: u32, value: u32) {
         let offset = (addr & !3) as usize;

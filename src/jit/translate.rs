@@ -193,7 +193,6 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
         .zip(reaches)
         .filter_map(|(block, reaches)| reaches.then_some(block))
         .collect();
-
     // Every register of a loop stays live throughout it, loaded at entry
     // and stored at every exit: past a point, spills and the entry and exit
     // cost more than the block transitions saved (measured on the
@@ -500,8 +499,8 @@ pub struct Translator<'a, 'f> {
     page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
-    /// Instructions a loop may run between two checks of the cycle limit:
-    /// all of its blocks' (see `translate`).
+    /// Instructions that may run after a check of the cycle limit before
+    /// the next (or the function's end): all the translation's (see `translate`).
     limit_span: usize,
     /// Whether the current block checks the cycle limit at its start.
     checks_limit: bool,
@@ -869,7 +868,10 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Translates the trace, or the loop.
-    pub fn translate(self) {
+    pub fn translate(mut self) {
+        // A trace runs each block at most once; a loop checks where it can
+        // come round again (see `loop_checks`).
+        self.limit_span = self.blocks.iter().map(GuestBlock::translated_len).sum();
         match self.shape {
             Shape::Trace => self.translate_trace(),
             Shape::Loop => self.translate_loop(),
@@ -880,9 +882,6 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// instructions (each next block is reached only from the one before).
     fn translate_trace(mut self) {
         let blocks = self.blocks;
-        if blocks.len() > 1 {
-            self.limit_span = blocks.iter().map(GuestBlock::translated_len).sum();
-        }
         for (i, block) in blocks.iter().enumerate() {
             if let Some((_, label)) = self.trace_next.take() {
                 self.b.switch_to_block(label);
@@ -901,7 +900,6 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_loop(mut self) {
         let blocks = self.blocks;
         let checked = loop_checks(blocks);
-        self.limit_span = blocks.iter().map(GuestBlock::translated_len).sum();
         self.enter_loop(&checked);
         for ((block, (_, label)), checks) in
             blocks.iter().zip(self.loop_targets.clone()).zip(checked)
@@ -921,13 +919,8 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// block's iteration until the next check (see `limit_span`) no longer
     /// all fit under the cycle limit.
     fn exceeds_limit(&mut self) -> Value {
-        let span = if self.limit_span == 0 {
-            self.block.translated_len()
-        } else {
-            self.limit_span
-        };
         let cycles = self.b.use_var(self.cycles);
-        let needed = self.b.ins().iadd_imm_u(cycles, span as i64);
+        let needed = self.b.ins().iadd_imm_u(cycles, self.limit_span as i64);
         let limit = self.b.use_var(self.limit);
         self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit)
     }
