@@ -36,7 +36,54 @@ pub struct Compiler {
     trampoline: Trampoline,
     /// The preserve-all stub that calls `PageIn`.
     page_in_stub: Code,
+    /// Entry stubs' machine code to copy (`Some(None)`: none could be made).
+    stub_template: Option<Option<StubTemplate>>,
     next_id: u32,
+}
+
+/// Placeholders for an entry stub's block index and loop code in the
+/// template (values no real stub has: indices are below 16, code addresses
+/// are user-space ones).
+const STUB_INDEX_MARK: u32 = 0x5a5a_c3c3;
+const STUB_TARGET_MARK: u64 = 0xa5c3_5a3c_96e1_0f78;
+
+/// An entry stub's machine code, made once by Cranelift with placeholder
+/// constants: a stub is a copy with the block index and the loop's code
+/// written in their places. (Cranelift needs tens of microseconds for a
+/// function of any size; a loop may need a stub for each inner block.)
+struct StubTemplate {
+    code: Vec<u8>,
+    /// Byte offset of the 32-bit block index.
+    index_at: usize,
+    /// Byte offset of the 64-bit code address.
+    target_at: usize,
+    align: u64,
+}
+
+impl StubTemplate {
+    /// The machine code of the stub for block `index` of `code`.
+    fn instantiate(&self, index: u32, code: Code) -> Vec<u8> {
+        let mut bytes = self.code.clone();
+        bytes[self.index_at..self.index_at + 4].copy_from_slice(&index.to_le_bytes());
+        bytes[self.target_at..self.target_at + 8].copy_from_slice(&(code as u64).to_le_bytes());
+        bytes
+    }
+}
+
+/// The body of an entry stub: leaves the block `index` in the context and
+/// tail-calls the loop's code at `target` with the stub's arguments.
+fn entry_stub(
+    b: &mut FunctionBuilder,
+    args: &[cranelift_codegen::ir::Value],
+    block_sig: cranelift_codegen::ir::SigRef,
+    index: u32,
+    target: i64,
+) {
+    let flags = cranelift_codegen::ir::MemFlagsData::trusted();
+    let index = b.ins().iconst(types::I32, i64::from(index));
+    b.ins().store(flags, index, args[0], offsets::LOOP_ENTRY);
+    let target = b.ins().iconst(types::I64, target);
+    b.ins().return_call_indirect(block_sig, target, args);
 }
 
 impl Compiler {
@@ -98,6 +145,7 @@ impl Compiler {
             page_in_sig,
             trampoline: unreachable_trampoline,
             page_in_stub: std::ptr::null(),
+            stub_template: None,
             next_id: 0,
         };
         compiler.trampoline = compiler.build_trampoline()?;
@@ -186,6 +234,11 @@ impl Compiler {
             }
         }
         self.module.clear_context(&mut self.context);
+        self.finalize(id)
+    }
+
+    /// Makes the defined function `id` executable; returns its code.
+    fn finalize(&mut self, id: FuncId) -> Result<Code, String> {
         self.module
             .finalize_definitions()
             .map_err(|e| e.to_string())?;
@@ -224,15 +277,75 @@ impl Compiler {
     pub fn compile_entry(&mut self, code: Code, index: u32) -> Result<Code, String> {
         let name = format!("e{}_{index}", self.next_id);
         self.next_id += 1;
-        let block_sig = self.block_sig.clone();
-        self.build_helper(&name, block_sig.clone(), |b, args| {
-            let block_sig = b.import_signature(block_sig);
-            let flags = cranelift_codegen::ir::MemFlagsData::trusted();
-            let index = b.ins().iconst(types::I32, i64::from(index));
-            b.ins().store(flags, index, args[0], offsets::LOOP_ENTRY);
-            let code = b.ins().iconst(types::I64, code as i64);
-            b.ins().return_call_indirect(block_sig, code, args);
-        })
+        if self.stub_template.is_none() {
+            self.stub_template = Some(self.make_stub_template());
+        }
+        let Some(Some(template)) = &self.stub_template else {
+            // (No template: Cranelift compiles every stub.)
+            let sig = self.block_sig.clone();
+            return self.build_helper(&name, sig.clone(), |b, args| {
+                let sig = b.import_signature(sig);
+                entry_stub(b, args, sig, index, code as i64)
+            });
+        };
+        let bytes = template.instantiate(index, code);
+        let align = template.align;
+        let id = self.declare(&name, self.block_sig.clone())?;
+        self.module
+            .define_function_bytes(id, align, &bytes, &[])
+            .map_err(|e| format!("cranelift: {e:?}"))?;
+        self.finalize(id)
+    }
+
+    /// Compiles an entry stub with placeholder constants and finds where
+    /// they sit in its machine code; `None` if they cannot be found once
+    /// each (or the code needs relocating), so that stubs are then compiled.
+    fn make_stub_template(&mut self) -> Option<StubTemplate> {
+        self.context.func.signature = self.block_sig.clone();
+        {
+            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let args = b.block_params(entry).to_vec();
+            let sig = b.import_signature(self.block_sig.clone());
+            entry_stub(&mut b, &args, sig, STUB_INDEX_MARK, STUB_TARGET_MARK as i64);
+            b.finalize(self.module.target_config());
+        }
+        let mut ctrl_plane = Default::default();
+        let template = match self.context.compile(self.module.isa(), &mut ctrl_plane) {
+            Ok(compiled) if compiled.buffer.relocs().is_empty() => {
+                let code = compiled.code_buffer().to_vec();
+                let find_once = |mark: &[u8]| {
+                    let mut at = code
+                        .windows(mark.len())
+                        .enumerate()
+                        .filter(|(_, w)| *w == mark);
+                    match (at.next(), at.next()) {
+                        (Some((i, _)), None) => Some(i),
+                        _ => None,
+                    }
+                };
+                let index_at = find_once(&STUB_INDEX_MARK.to_le_bytes());
+                let target_at = find_once(&STUB_TARGET_MARK.to_le_bytes());
+                let align = u64::from(compiled.buffer.alignment);
+                index_at
+                    .zip(target_at)
+                    .map(|(index_at, target_at)| StubTemplate {
+                        code,
+                        index_at,
+                        target_at,
+                        align,
+                    })
+            }
+            _ => None,
+        };
+        self.module.clear_context(&mut self.context);
+        if template.is_none() {
+            tracing::debug!("no entry stub template; Cranelift compiles every stub");
+        }
+        template
     }
 
     /// Runs translated code from `code` until it exits.
@@ -247,4 +360,31 @@ impl Compiler {
 
 unsafe extern "C" fn unreachable_trampoline(_: *mut JitContext, _: Code) {
     unreachable!("the trampoline is built in Compiler::new")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    extern "C" fn no_page_in(_: *mut JitContext) {}
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn entry_stubs_are_copies_of_one_template() {
+        let mut compiler = Compiler::new(no_page_in).expect("a compiler for the host");
+        let template = compiler
+            .make_stub_template()
+            .expect("the placeholders are found in the stub's code");
+        let stub = template.instantiate(7, 0x1234_5678_9abc as Code);
+        assert_eq!(&stub[template.index_at..][..4], &7u32.to_le_bytes());
+        assert_eq!(
+            &stub[template.target_at..][..8],
+            &0x1234_5678_9abcu64.to_le_bytes()
+        );
+        // Everything else is the template's.
+        let differing = (0..stub.len())
+            .filter(|&i| stub[i] != template.code[i])
+            .count();
+        assert!(differing <= 12, "{differing} bytes changed");
+    }
 }
