@@ -125,11 +125,11 @@ impl Compiler {
         }
         let module = JITModule::new(builder);
         let pointer = module.target_config().pointer_type();
-        // (ctx, user cycles, cycle limit): the counts travel in registers
-        // from block to block and reach the context only at exits to Rust.
+        // (ctx, cycle budget): the cycles left under the context's limit
+        // travel in a register from block to block; the count reaches the
+        // context only at exits to Rust (as the limit minus the budget).
         let mut block_sig = Signature::new(CallConv::Tail);
         block_sig.params.push(AbiParam::new(pointer));
-        block_sig.params.push(AbiParam::new(types::I64));
         block_sig.params.push(AbiParam::new(types::I64));
         let mut note_sig = module.make_signature();
         note_sig.params.push(AbiParam::new(pointer));
@@ -179,8 +179,8 @@ impl Compiler {
             let flags = cranelift_codegen::ir::MemFlagsData::trusted();
             let cycles = b.ins().load(types::I64, flags, ctx, offsets::CYCLES);
             let limit = b.ins().load(types::I64, flags, ctx, offsets::CYCLE_LIMIT);
-            b.ins()
-                .call_indirect(block_sig, code, &[ctx, cycles, limit]);
+            let budget = b.ins().isub(limit, cycles);
+            b.ins().call_indirect(block_sig, code, &[ctx, budget]);
             b.ins().return_(&[]);
         })?;
         // SAFETY: the function was just built with exactly this signature.

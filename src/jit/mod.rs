@@ -205,7 +205,11 @@ impl JitEngine {
         let (page_read_min, page_write_min) = m.cycle_model.tag_minimums();
         let mut ctx = JitContext {
             cycles: m.user_cycles,
-            cycle_limit: limit.min(m.cycle_model.segment_cycle_limit()),
+            // (Translated code counts down from the limit as a signed
+            // budget, so no limit is beyond i64::MAX.)
+            cycle_limit: limit
+                .min(m.cycle_model.segment_cycle_limit())
+                .min(i64::MAX as u64),
             pc: m.pc,
             page_read_min,
             page_write_min,

@@ -487,10 +487,12 @@ pub struct Translator<'a, 'f> {
     note_sig: SigRef,
     ctx: Value,
     mem_base: Value,
-    /// User cycles before the current instruction's block iteration (I64).
-    cycles: Variable,
-    /// The context's cycle limit (given at entry, lowered by paging).
-    limit: Variable,
+    /// Cycles left under the context's cycle limit (given at entry, lowered
+    /// by paging) at the start of the current block's iteration (I64,
+    /// negative once paging has passed the limit): the user cycle count is
+    /// the limit minus this. One value, so that counting and the limit
+    /// check take one register and compare with a constant.
+    budget: Variable,
     /// The preserve-all stub recording a page access and its signature,
     /// when paging is modelled.
     page_in: Option<(SigRef, i64)>,
@@ -538,12 +540,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         b.seal_block(entry);
         let ctx = b.block_params(entry)[0];
         let mem_base = b.ins().iconst(types::I64, env.mem_base);
-        let cycles_at_entry = b.block_params(entry)[1];
-        let cycles = b.declare_var(types::I64);
-        b.def_var(cycles, cycles_at_entry);
-        let limit = b.declare_var(types::I64);
-        let limit_at_entry = b.block_params(entry)[2];
-        b.def_var(limit, limit_at_entry);
+        let budget_at_entry = b.block_params(entry)[1];
+        let budget = b.declare_var(types::I64);
+        b.def_var(budget, budget_at_entry);
         let block = &blocks[0];
         let has_stores = blocks
             .iter()
@@ -569,8 +568,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             note_sig,
             ctx,
             mem_base,
-            cycles,
-            limit,
+            budget,
             page_in,
             page_mins,
             access_checks: plan_access_checks(&block.insns),
@@ -676,10 +674,24 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().store(flags(), value, self.ctx, offset);
     }
 
-    /// The cycle count after `completed` instructions of this iteration.
+    /// The cycle count after `completed` instructions of this iteration
+    /// (for exits: it reads the limit from the context).
     fn cycles_after(&mut self, completed: usize) -> Value {
-        let cycles = self.b.use_var(self.cycles);
-        self.b.ins().iadd_imm_u(cycles, completed as i64)
+        let limit = self.load_cycle_limit();
+        let budget = self.budget_after(completed);
+        self.b.ins().isub(limit, budget)
+    }
+
+    fn load_cycle_limit(&mut self) -> Value {
+        self.b
+            .ins()
+            .load(types::I64, flags(), self.ctx, offsets::CYCLE_LIMIT)
+    }
+
+    /// The cycle budget after `completed` instructions of this iteration.
+    fn budget_after(&mut self, completed: usize) -> Value {
+        let budget = self.b.use_var(self.budget);
+        self.b.ins().iadd_imm_u(budget, -(completed as i64))
     }
 
     /// Writes back registers and the cycle count after `completed` instructions.
@@ -786,7 +798,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
         }
         self.write_back();
-        let cycles = self.cycles_after(completed);
+        let budget = self.budget_after(completed);
         let miss = self.b.create_block();
         let have_code = self.b.create_block();
         let code_slot = match slot {
@@ -819,10 +831,11 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.ins().store(flags(), key, cache, 0);
             self.b.ins().store(flags(), code, cache, 8);
         }
-        self.tail_call(code, cycles);
+        self.tail_call(code, budget);
         self.b.switch_to_block(miss);
         self.b.seal_block(miss);
         self.b.set_cold_block(miss);
+        let cycles = self.cycles_after(completed);
         self.b
             .ins()
             .store(flags(), cycles, self.ctx, offsets::CYCLES);
@@ -832,10 +845,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().return_(&[]);
     }
 
-    /// Goes on in the translated code `code` with `cycles` user cycles done.
-    fn tail_call(&mut self, code: Value, cycles: Value) {
-        let limit = self.b.use_var(self.limit);
-        let args = [self.ctx, cycles, limit];
+    /// Goes on in the translated code `code` with `budget` cycles left.
+    fn tail_call(&mut self, code: Value, budget: Value) {
+        let args = [self.ctx, budget];
         self.b
             .ins()
             .return_call_indirect(self.block_sig, code, &args);
@@ -919,10 +931,10 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// block's iteration until the next check (see `limit_span`) no longer
     /// all fit under the cycle limit.
     fn exceeds_limit(&mut self) -> Value {
-        let cycles = self.b.use_var(self.cycles);
-        let needed = self.b.ins().iadd_imm_u(cycles, self.limit_span as i64);
-        let limit = self.b.use_var(self.limit);
-        self.b.ins().icmp(IntCC::UnsignedGreaterThan, needed, limit)
+        let budget = self.b.use_var(self.budget);
+        self.b
+            .ins()
+            .icmp_imm_u(IntCC::SignedLessThan, budget, self.limit_span as i64)
     }
 
     /// Leaves the block at `start` to the interpreter, before its first
@@ -1063,9 +1075,8 @@ impl<'a, 'f> Translator<'a, 'f> {
                         Exit::Jump,
                     );
                 }
-                let cycles = self.b.use_var(self.cycles);
-                let cycles = self.b.ins().iadd_imm_u(cycles, completed as i64);
-                self.b.def_var(self.cycles, cycles);
+                let budget = self.budget_after(completed);
+                self.b.def_var(self.budget, budget);
                 self.b.ins().jump(label, NO_ARGS);
             }
             None => {
@@ -1321,29 +1332,58 @@ impl<'a, 'f> Translator<'a, 'f> {
             t.store_ctx_u32(addr, offsets::PAGE_ADDR);
             let kind = t.u32_const(access as u32);
             t.store_ctx_u32(kind, offsets::PAGE_ACCESS);
+            let limit_before = t.load_cycle_limit();
             let stub = t.b.ins().iconst(types::I64, page_in);
             t.b.ins().call_indirect(page_in_sig, stub, &[t.ctx]);
-            let limit =
-                t.b.ins()
-                    .load(types::I64, flags(), t.ctx, offsets::CYCLE_LIMIT);
-            t.b.def_var(t.limit, limit);
+            // The budget shrinks by as much as the limit did.
+            let limit = t.load_cycle_limit();
+            let lowered_by = t.b.ins().isub(limit_before, limit);
+            let budget = t.b.use_var(t.budget);
+            let budget = t.b.ins().isub(budget, lowered_by);
+            t.b.def_var(t.budget, budget);
             let over = t.exceeds_limit();
             t.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
         });
+    }
+
+    /// The host pointer and offset of the checked access `insn` (the
+    /// `completed`th instruction) at `addr` through `base`.
+    fn access_ptr(
+        &mut self,
+        base: Value,
+        addr: Value,
+        insn: &Instruction,
+        completed: usize,
+    ) -> (Value, i32) {
+        let grouped = matches!(
+            self.access_checks[completed],
+            AccessCheck::Group(_) | AccessCheck::Covered
+        );
+        // In user mode, a group's checks put every member's address past its
+        // base without a 32-bit wrap (a wrapped end, under 2 KiB from 0 or
+        // from 4 GiB, is outside user memory), so members share the base's
+        // host pointer and differ in the offset. (Machine mode may access
+        // the top of the address space, which a small base minus an offset
+        // wraps to.)
+        if grouped && !self.block.machine_mode {
+            (self.host_ptr(base), insn.imm as i32)
+        } else {
+            (self.host_ptr(addr), 0)
+        }
     }
 
     fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
         let base = self.read_reg(insn.rs1);
         let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
         self.check_data_access(base, addr, insn, pc, completed);
-        let ptr = self.host_ptr(addr);
+        let (ptr, offset) = self.access_ptr(base, addr, insn, completed);
         let ins = self.b.ins();
         let value = match insn.op {
-            Opcode::Lb => ins.sload8(types::I32, flags(), ptr, 0),
-            Opcode::Lbu => ins.uload8(types::I32, flags(), ptr, 0),
-            Opcode::Lh => ins.sload16(types::I32, flags(), ptr, 0),
-            Opcode::Lhu => ins.uload16(types::I32, flags(), ptr, 0),
-            _ => ins.load(types::I32, flags(), ptr, 0),
+            Opcode::Lb => ins.sload8(types::I32, flags(), ptr, offset),
+            Opcode::Lbu => ins.uload8(types::I32, flags(), ptr, offset),
+            Opcode::Lh => ins.sload16(types::I32, flags(), ptr, offset),
+            Opcode::Lhu => ins.uload16(types::I32, flags(), ptr, offset),
+            _ => ins.load(types::I32, flags(), ptr, offset),
         };
         self.write_reg(insn.rd, value);
     }
@@ -1353,11 +1393,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let value = self.read_reg(insn.rs2);
         let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
         self.check_data_access(base, addr, insn, pc, completed);
-        let ptr = self.host_ptr(addr);
+        let (ptr, offset) = self.access_ptr(base, addr, insn, completed);
         match insn.op {
-            Opcode::Sb => self.b.ins().istore8(flags(), value, ptr, 0),
-            Opcode::Sh => self.b.ins().istore16(flags(), value, ptr, 0),
-            _ => self.b.ins().store(flags(), value, ptr, 0),
+            Opcode::Sb => self.b.ins().istore8(flags(), value, ptr, offset),
+            Opcode::Sh => self.b.ins().istore16(flags(), value, ptr, offset),
+            _ => self.b.ins().store(flags(), value, ptr, offset),
         };
         if let Some(function) = self.env.note_store {
             let function = self.b.ins().iconst(types::I64, function);
@@ -1461,9 +1501,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.switch_to_block(hit_block);
         self.b.seal_block(hit_block);
         self.write_back();
-        let cycles = self.cycles_after(completed + 1);
+        let budget = self.budget_after(completed + 1);
         let code = self.b.ins().load(types::I64, flags(), cache, 8);
-        self.tail_call(code, cycles);
+        self.tail_call(code, budget);
         self.b.switch_to_block(miss_block);
         self.b.seal_block(miss_block);
         self.continue_at_remembering(target, None, false, completed + 1, Some((cache, key)));
