@@ -11,8 +11,10 @@
 //!
 //! Page states are tagged with the segment ("epoch") they were set in, so a
 //! new segment unloads every page by incrementing one number; a page is in
-//! at least state `s` exactly when its tag is at least `epoch * 4 + s`, one
-//! compare, which translated code does inline.
+//! at least state `s` exactly when its tag is at least `epoch * 4 + s`.
+//! Translated code reads a copy of the leaves' states instead, a byte per
+//! page kept for the current segment only (cleared page by page when the
+//! next one starts), so that its checks compare with a constant.
 
 use serde::Serialize;
 
@@ -112,6 +114,11 @@ pub struct CycleModel {
     /// leaves): `epoch * 4 + state`, with state 1 loaded and 2 dirty.
     states: Vec<u32>,
     epoch: u32,
+    /// Each page's state in this segment (0 unloaded, 1 loaded, 2 dirty):
+    /// the leaves of `states`, for translated code.
+    page_states: Vec<u8>,
+    /// The pages whose `page_states` entry is set, to clear at a split.
+    pages_in_state: Vec<u32>,
     /// A tag at least this means loaded in this segment (0 when disabled).
     read_min: u32,
     /// A tag at least this means dirty in this segment (0 when disabled).
@@ -135,6 +142,8 @@ impl CycleModel {
             threshold: u32::MAX,
             states: Vec::new(),
             epoch: 0,
+            page_states: Vec::new(),
+            pages_in_state: Vec::new(),
             read_min: 0,
             write_min: 0,
             segment_start: 0,
@@ -153,6 +162,7 @@ impl CycleModel {
             threshold: (1 << po2) - max_insn_cycles(po2),
             // Zeroed allocation: the OS hands out pages as they are touched.
             states: vec![0; 2 * PAGES as usize],
+            page_states: vec![0; PAGES as usize],
             ..Self::user_only()
         };
         model.start_segment(0);
@@ -235,6 +245,13 @@ impl CycleModel {
             // Loading, then dirtying, each cost one unit.
             cost += unit * (goal - state);
             self.states[node as usize] = self.epoch * 4 + goal;
+            if node >= PAGES {
+                let page = node - PAGES;
+                if state == 0 {
+                    self.pages_in_state.push(page);
+                }
+                self.page_states[page as usize] = goal as u8;
+            }
             node /= 2;
         }
         cost
@@ -249,19 +266,19 @@ impl CycleModel {
         }
     }
 
-    /// The tags translated code compares against: (loaded, dirty), both 0
-    /// when the model is off.
-    pub fn tag_minimums(&self) -> (u32, u32) {
-        (self.read_min, self.write_min)
+    /// A number that names the current segment (0 when the model is off).
+    pub fn segment_tag(&self) -> u32 {
+        self.read_min
     }
 
-    /// Host address of the page-state table (translated code indexes it by
-    /// node), or null when the model is off.
-    pub fn states_ptr(&mut self) -> *mut u32 {
+    /// Host address of the byte-per-page state table of this segment (0
+    /// unloaded, 1 loaded, 2 dirty; translated code indexes it by `addr >>
+    /// 10`), or null when the model is off. It stays at this address.
+    pub fn page_states_ptr(&self) -> *const u8 {
         if self.enabled {
-            self.states.as_mut_ptr()
+            self.page_states.as_ptr()
         } else {
-            std::ptr::null_mut()
+            std::ptr::null()
         }
     }
 
@@ -299,6 +316,9 @@ impl CycleModel {
     }
 
     fn start_segment(&mut self, user_cycles: u64) {
+        for page in self.pages_in_state.drain(..) {
+            self.page_states[page as usize] = 0;
+        }
         self.epoch += 1;
         if self.epoch >= 1 << 30 {
             // Tags would overflow: forget them all and count again.
@@ -344,10 +364,6 @@ fn leaf(addr: u32) -> u32 {
     PAGES + addr / PAGE_BYTES
 }
 
-/// Byte offset of the leaf of page 0 in the state table (translated code
-/// adds `(addr >> 10) * 4`).
-pub const LEAF_TABLE_OFFSET: i64 = 4 * PAGES as i64;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +408,26 @@ mod tests {
             summary.user_cycles + summary.paging_cycles + summary.reserved_cycles,
             summary.total_cycles
         );
+    }
+
+    #[test]
+    fn the_page_state_bytes_follow_the_tags_and_clear_at_a_split() {
+        let mut model = CycleModel::new(14);
+        let byte = |model: &CycleModel, addr: u32| model.page_states[(addr / PAGE_BYTES) as usize];
+        model.access(0x3_0000, Access::Read);
+        model.access(0x3_0400, Access::Write);
+        model.access(0x3_0000, Access::Write);
+        assert_eq!((byte(&model, 0x3_0000), byte(&model, 0x3_0400)), (2, 2));
+        model.access(0x4_0000, Access::Read);
+        assert_eq!(byte(&model, 0x4_0000), 1);
+        model.split(100);
+        for addr in [0x3_0000, 0x3_0400, 0x4_0000] {
+            assert_eq!(byte(&model, addr), 0, "{addr:#x} after the split");
+            assert!(!model.is_loaded(addr));
+        }
+        model.access(0x4_0000, Access::Read);
+        assert_eq!(byte(&model, 0x4_0000), 1);
+        assert!(model.is_loaded(0x4_0000));
     }
 
     #[test]

@@ -54,10 +54,11 @@ pub struct JitContext {
     pub exit: u32,
     /// The address an [`Exit::CodeWritten`] store wrote.
     pub written_addr: u32,
-    /// A page-state tag at least this means loaded in this segment.
-    pub page_read_min: u32,
-    /// A page-state tag at least this means dirty in this segment.
-    pub page_write_min: u32,
+    /// Names the current segment (`CycleModel::segment_tag`), for jump caches.
+    pub segment_tag: u32,
+    /// Host address of guest memory (for translations that keep it in a
+    /// register: see `Translator::new`).
+    pub guest_memory: *mut u8,
     /// The machine's memory, for calls from translated code into Rust.
     pub memory: *mut crate::memory::GuestMemory,
     /// The machine's cycle model, for pages translated code loads.
@@ -80,8 +81,8 @@ impl Default for JitContext {
             pc: 0,
             exit: 0,
             written_addr: 0,
-            page_read_min: 0,
-            page_write_min: 0,
+            segment_tag: 0,
+            guest_memory: std::ptr::null_mut(),
             memory: std::ptr::null_mut(),
             cycle_model: std::ptr::null_mut(),
             page_addr: 0,
@@ -104,14 +105,14 @@ pub mod offsets {
     pub const EXIT: i32 = offset_of!(JitContext, exit) as i32;
     /// `written_addr`.
     pub const WRITTEN_ADDR: i32 = offset_of!(JitContext, written_addr) as i32;
-    /// `page_read_min`.
-    pub const PAGE_READ_MIN: i32 = offset_of!(JitContext, page_read_min) as i32;
+    /// `guest_memory`.
+    pub const GUEST_MEMORY: i32 = offset_of!(JitContext, guest_memory) as i32;
+    /// `segment_tag`.
+    pub const SEGMENT_TAG: i32 = offset_of!(JitContext, segment_tag) as i32;
     /// `page_addr`.
     pub const PAGE_ADDR: i32 = offset_of!(JitContext, page_addr) as i32;
     /// `page_access`.
     pub const PAGE_ACCESS: i32 = offset_of!(JitContext, page_access) as i32;
     /// `loop_entry`.
     pub const LOOP_ENTRY: i32 = offset_of!(JitContext, loop_entry) as i32;
-    /// `page_write_min`.
-    pub const PAGE_WRITE_MIN: i32 = offset_of!(JitContext, page_write_min) as i32;
 }

@@ -202,7 +202,6 @@ impl JitEngine {
         code: cache::Code,
         limit: u64,
     ) -> Result<u64, Stop> {
-        let (page_read_min, page_write_min) = m.cycle_model.tag_minimums();
         let mut ctx = JitContext {
             cycles: m.user_cycles,
             // (Translated code counts down from the limit as a signed
@@ -211,8 +210,8 @@ impl JitEngine {
                 .min(m.cycle_model.segment_cycle_limit())
                 .min(i64::MAX as u64),
             pc: m.pc,
-            page_read_min,
-            page_write_min,
+            segment_tag: m.cycle_model.segment_tag(),
+            guest_memory: m.mem.base_ptr(),
             memory: &mut m.mem as *mut GuestMemory,
             cycle_model: &mut m.cycle_model as *mut CycleModel,
             ..JitContext::default()
@@ -305,7 +304,7 @@ impl JitEngine {
             page_states: m
                 .cycle_model
                 .enabled()
-                .then(|| m.cycle_model.states_ptr() as i64),
+                .then(|| m.cycle_model.page_states_ptr() as i64),
             successor_slots,
             jump_cache: (ends_in_jalr && self.options.chain).then(|| {
                 let mut cache = Box::new(EMPTY_JUMP_CACHE);

@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 use super::context::{offsets, Exit};
-use crate::cycle_model::{Access, LEAF_TABLE_OFFSET};
+use crate::cycle_model::Access;
 use crate::decoder::{decode, Instruction, Opcode};
 use crate::interpreter::access_size;
 use crate::memory::{GuestMemory, CODE_PAGE_SHIFT};
@@ -197,13 +197,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
     // and stored at every exit: past a point, spills and the entry and exit
     // cost more than the block transitions saved (measured on the
     // benchmark guests: loops of more registers or more exits got slower).
-    let mut used = [false; 32];
-    for insn in blocks.iter().flat_map(|b| &b.insns) {
-        for r in [insn.rs1, insn.rs2, insn.rd] {
-            used[r as usize] = true;
-        }
-    }
-    let registers = used[1..].iter().filter(|&&u| u).count();
+    let registers = loop_registers(&blocks);
     // (No block of a loop ends in a call, an indirect jump or an ECALL:
     // those lead nowhere statically, so never back to the head.)
     let exits = blocks
@@ -287,6 +281,21 @@ pub fn discover_trace(
     blocks
 }
 
+/// The guest registers (besides x0) that `blocks` use.
+fn loop_registers(blocks: &[GuestBlock]) -> usize {
+    let mut used = [false; 32];
+    for insn in blocks.iter().flat_map(|b| &b.insns) {
+        for r in [insn.rs1, insn.rs2, insn.rd] {
+            used[r as usize] = true;
+        }
+    }
+    used[1..].iter().filter(|&&u| u).count()
+}
+
+/// Most registers a loop may use for guest memory's host address to be
+/// kept in a register (see `Translator::new`).
+const MAX_REGISTERS_FOR_BASE: usize = 8;
+
 /// Which blocks of a loop check the cycle limit: the targets of the back
 /// edges of a depth-first walk from the head. Every cycle through the loop
 /// has such an edge, so between two checks no block repeats, and a check
@@ -360,13 +369,14 @@ pub struct Env {
     /// `extern "C" fn(*mut JitContext, u32)` to call after every store
     /// (differential runs record the pages written).
     pub note_store: Option<i64>,
-    /// Host address of the cycle model's page-state table, when paging is
+    /// Host address of the cycle model's byte-per-page state table of the
+    /// current segment (see `CycleModel::page_states_ptr`), when paging is
     /// modelled.
     pub page_states: Option<i64>,
     /// The code-table slots of the block's static successors.
     pub successor_slots: Vec<(u32, i64)>,
     /// Host address of this block's jump cache (for a final JALR): the key
-    /// `page_read_min << 32 | target` of the last target taken, then its
+    /// `segment_tag << 32 | target` of the last target taken, then its
     /// code. A key names the segment, so a hit needs no page check.
     pub jump_cache: Option<i64>,
 }
@@ -475,6 +485,12 @@ fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
+/// Flags of a load of a context field that does not change while
+/// translated code runs.
+fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
+}
+
 /// Emits the body of one function: a block, or a loop of blocks.
 pub struct Translator<'a, 'f> {
     b: &'a mut FunctionBuilder<'f>,
@@ -486,6 +502,7 @@ pub struct Translator<'a, 'f> {
     block_sig: SigRef,
     note_sig: SigRef,
     ctx: Value,
+    /// Host address of guest memory (see `JitContext::guest_memory`).
     mem_base: Value,
     /// Cycles left under the context's cycle limit (given at entry, lowered
     /// by paging) at the start of the current block's iteration (I64,
@@ -496,9 +513,6 @@ pub struct Translator<'a, 'f> {
     /// The preserve-all stub recording a page access and its signature,
     /// when paging is modelled.
     page_in: Option<(SigRef, i64)>,
-    /// Page-state tags meaning loaded and (in blocks that store) dirty,
-    /// when paging is modelled.
-    page_mins: Option<(Value, Option<Value>)>,
     /// How each instruction's access is checked.
     access_checks: Vec<AccessCheck>,
     /// Instructions that may run after a check of the cycle limit before
@@ -539,25 +553,31 @@ impl<'a, 'f> Translator<'a, 'f> {
         b.switch_to_block(entry);
         b.seal_block(entry);
         let ctx = b.block_params(entry)[0];
-        let mem_base = b.ins().iconst(types::I64, env.mem_base);
+        // Guest memory's host address is a 64-bit constant, which Cranelift
+        // materialises again in every block that uses it; a loop of few
+        // registers and several accesses a pass reads it from the context
+        // once and keeps it in a register instead (matmul's inner loop: 45
+        // -> 40 ms). Otherwise the extra live value, saved and restored
+        // around the function, costs more than it saves (the sieve's
+        // one-store inner loop, of a few passes an entry, got slower).
+        let accesses = blocks
+            .iter()
+            .flat_map(|b| &b.insns)
+            .filter(|i| i.op.is_load() || i.op.is_store())
+            .count();
+        let mem_base = if shape == Shape::Loop
+            && accesses >= 2
+            && loop_registers(blocks) <= MAX_REGISTERS_FOR_BASE
+        {
+            b.ins()
+                .load(types::I64, readonly(), ctx, offsets::GUEST_MEMORY)
+        } else {
+            b.ins().iconst(types::I64, env.mem_base)
+        };
         let budget_at_entry = b.block_params(entry)[1];
         let budget = b.declare_var(types::I64);
         b.def_var(budget, budget_at_entry);
         let block = &blocks[0];
-        let has_stores = blocks
-            .iter()
-            .flat_map(|b| &b.insns)
-            .any(|i| i.op.is_store());
-        let page_mins = env.page_states.map(|_| {
-            let read = b
-                .ins()
-                .load(types::I32, flags(), ctx, offsets::PAGE_READ_MIN);
-            let write = has_stores.then(|| {
-                b.ins()
-                    .load(types::I32, flags(), ctx, offsets::PAGE_WRITE_MIN)
-            });
-            (read, write)
-        });
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
         Self {
             b,
@@ -570,7 +590,6 @@ impl<'a, 'f> Translator<'a, 'f> {
             mem_base,
             budget,
             page_in,
-            page_mins,
             access_checks: plan_access_checks(&block.insns),
             limit_span: 0,
             checks_limit: true,
@@ -736,32 +755,25 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Whether the page of an access is not yet in the state the access
     /// leaves it in (`None` when paging is not modelled).
     fn page_missing(&mut self, page: PageOf, access: Access) -> Option<Value> {
-        let (Some(states), Some((read_min, write_min))) = (self.env.page_states, self.page_mins)
-        else {
-            return None;
-        };
-        let min = match access {
-            Access::Read => read_min,
-            Access::Write => write_min.expect("blocks that store load the dirty tag"),
-        };
-        let leaves = states + LEAF_TABLE_OFFSET;
+        let states = self.env.page_states?;
         let slot = match page {
             PageOf::Static(addr) => {
-                let slot = leaves + 4 * i64::from(addr / PAGE_BYTES);
+                let slot = states + i64::from(addr / PAGE_BYTES);
                 self.b.ins().iconst(types::I64, slot)
             }
             PageOf::Dynamic(addr) => {
-                // (addr >> 10) * 4, the leaf's byte offset (the scaling
-                // folds into the load's address).
                 let page = self.b.ins().ushr_imm_u(addr, 10);
                 let page = self.b.ins().uextend(types::I64, page);
-                let offset = self.b.ins().ishl_imm_u(page, 2);
-                let leaves = self.b.ins().iconst(types::I64, leaves);
-                self.b.ins().iadd(leaves, offset)
+                let states = self.b.ins().iconst(types::I64, states);
+                self.b.ins().iadd(states, page)
             }
         };
-        let tag = self.b.ins().load(types::I32, flags(), slot, 0);
-        Some(self.b.ins().icmp(IntCC::UnsignedLessThan, tag, min))
+        let state = self.b.ins().uload8(types::I32, flags(), slot, 0);
+        Some(
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThan, state, access as i64),
+        )
     }
 
     /// Continues at `target`: in the successor's translation if there is
@@ -1483,11 +1495,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         };
         // The jump cache: the same target as last time, in the same
         // segment, goes straight to its code.
-        let read_min = match self.page_mins {
-            Some((read_min, _)) => self.b.ins().uextend(types::I64, read_min),
-            None => self.b.ins().iconst(types::I64, 0),
-        };
-        let high = self.b.ins().ishl_imm_u(read_min, 32);
+        let segment = self
+            .b
+            .ins()
+            .uload32(flags(), self.ctx, offsets::SEGMENT_TAG);
+        let high = self.b.ins().ishl_imm_u(segment, 32);
         let low = self.b.ins().uextend(types::I64, target);
         let key = self.b.ins().bor(high, low);
         let cache = self.b.ins().iconst(types::I64, cache);
