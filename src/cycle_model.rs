@@ -14,7 +14,10 @@
 //! at least state `s` exactly when its tag is at least `epoch * 4 + s`.
 //! Translated code reads a copy of the leaves' states instead, a byte per
 //! page kept for the current segment only (cleared page by page when the
-//! next one starts), so that its checks compare with a constant.
+//! next one starts), so that its checks compare with a constant. A dirty
+//! page the JIT watches (it holds translated code) has a state of its own
+//! there, so that one compare tells a store it may go ahead without
+//! looking further.
 
 use serde::Serialize;
 
@@ -114,9 +117,12 @@ pub struct CycleModel {
     /// leaves): `epoch * 4 + state`, with state 1 loaded and 2 dirty.
     states: Vec<u32>,
     epoch: u32,
-    /// Each page's state in this segment (0 unloaded, 1 loaded, 2 dirty):
-    /// the leaves of `states`, for translated code.
+    /// Each page's state in this segment for translated code: the leaves
+    /// of `states` (0 unloaded, 1 loaded, 2 dirty), but
+    /// [`PAGE_DIRTY_WATCHED`] for a dirty page in `watched`.
     page_states: Vec<u8>,
+    /// Pages the JIT watches stores to (non-zero: they hold translated code).
+    watched: Vec<u8>,
     /// The pages whose `page_states` entry is set, to clear at a split.
     pages_in_state: Vec<u32>,
     /// A tag at least this means loaded in this segment (0 when disabled).
@@ -143,6 +149,7 @@ impl CycleModel {
             states: Vec::new(),
             epoch: 0,
             page_states: Vec::new(),
+            watched: Vec::new(),
             pages_in_state: Vec::new(),
             read_min: 0,
             write_min: 0,
@@ -163,6 +170,7 @@ impl CycleModel {
             // Zeroed allocation: the OS hands out pages as they are touched.
             states: vec![0; 2 * PAGES as usize],
             page_states: vec![0; PAGES as usize],
+            watched: vec![0; PAGES as usize],
             ..Self::user_only()
         };
         model.start_segment(0);
@@ -250,7 +258,12 @@ impl CycleModel {
                 if state == 0 {
                     self.pages_in_state.push(page);
                 }
-                self.page_states[page as usize] = goal as u8;
+                let watched = goal == Access::Write as u32 && self.watched[page as usize] != 0;
+                self.page_states[page as usize] = if watched {
+                    PAGE_DIRTY_WATCHED
+                } else {
+                    goal as u8
+                };
             }
             node /= 2;
         }
@@ -272,8 +285,9 @@ impl CycleModel {
     }
 
     /// Host address of the byte-per-page state table of this segment (0
-    /// unloaded, 1 loaded, 2 dirty; translated code indexes it by `addr >>
-    /// 10`), or null when the model is off. It stays at this address.
+    /// unloaded, 1 loaded, 2 dirty, [`PAGE_DIRTY_WATCHED`]; translated code
+    /// indexes it by `addr >> 10`), or null when the model is off. It stays
+    /// at this address.
     pub fn page_states_ptr(&self) -> *const u8 {
         if self.enabled {
             self.page_states.as_ptr()
@@ -303,6 +317,32 @@ impl CycleModel {
         let headroom =
             i64::from(self.threshold) - i64::from(self.paging) - i64::from(RESERVED_CYCLES) + 1;
         (self.segment_start as i64 + headroom).max(0) as u64
+    }
+
+    /// Watches stores to the pages of `start..end` (a non-empty range;
+    /// nothing when the model is off): see [`PAGE_DIRTY_WATCHED`].
+    pub fn watch_pages(&mut self, start: u32, end: u32) {
+        if self.enabled {
+            for page in (start / PAGE_BYTES..=(end - 1) / PAGE_BYTES).map(|p| p as usize) {
+                self.watched[page] = 1;
+                if self.page_states[page] == Access::Write as u8 {
+                    self.page_states[page] = PAGE_DIRTY_WATCHED;
+                }
+            }
+        }
+    }
+
+    /// Stops watching the pages of the 4 KiB page holding `addr`.
+    pub fn unwatch_4k_page(&mut self, addr: u32) {
+        if self.enabled {
+            let first = ((addr >> 12) * (4096 / PAGE_BYTES)) as usize;
+            for page in first..first + (4096 / PAGE_BYTES) as usize {
+                self.watched[page] = 0;
+                if self.page_states[page] == PAGE_DIRTY_WATCHED {
+                    self.page_states[page] = Access::Write as u8;
+                }
+            }
+        }
     }
 
     /// Ends the current segment (full size) and starts the next one.
@@ -357,6 +397,11 @@ impl CycleModel {
         })
     }
 }
+
+/// The state byte (see `CycleModel::page_states_ptr`) of a dirty page
+/// whose stores the JIT watches (it holds translated code): loaded and
+/// dirty, but not the plain dirty state a store compares with.
+pub const PAGE_DIRTY_WATCHED: u8 = 3;
 
 /// The page-tree leaf of `addr`.
 #[inline(always)]
@@ -428,6 +473,27 @@ mod tests {
         model.access(0x4_0000, Access::Read);
         assert_eq!(byte(&model, 0x4_0000), 1);
         assert!(model.is_loaded(0x4_0000));
+    }
+
+    #[test]
+    fn a_watched_page_is_never_plainly_dirty() {
+        let mut model = CycleModel::new(14);
+        let byte = |model: &CycleModel| model.page_states[(0x3_0400 / PAGE_BYTES) as usize];
+        model.access(0x3_0400, Access::Write);
+        assert_eq!(byte(&model), Access::Write as u8);
+        model.watch_pages(0x3_0400, 0x3_0410);
+        assert_eq!(byte(&model), PAGE_DIRTY_WATCHED);
+        model.split(100);
+        model.access(0x3_0400, Access::Read);
+        assert_eq!(byte(&model), Access::Read as u8);
+        model.access(0x3_0400, Access::Write);
+        assert_eq!(
+            byte(&model),
+            PAGE_DIRTY_WATCHED,
+            "watching outlives a segment"
+        );
+        model.unwatch_4k_page(0x3_0000);
+        assert_eq!(byte(&model), Access::Write as u8);
     }
 
     #[test]

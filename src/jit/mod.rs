@@ -327,6 +327,7 @@ impl JitEngine {
             Ok(code) => {
                 for block in &blocks {
                     m.mem.mark_code_words(block.start, block.end());
+                    m.cycle_model.watch_pages(block.start, block.end());
                 }
                 let head = &blocks[0];
                 let span = BlockSpan {
@@ -445,6 +446,7 @@ impl JitEngine {
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
         m.mem.clear_code_page(addr);
+        m.cycle_model.unwatch_4k_page(addr);
         let page = addr >> 12;
         self.loop_entries.retain(|&(_, pc), _| pc >> 12 != page);
         for cache in &mut self.jump_caches {

@@ -753,8 +753,28 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Whether the page of an access is not yet in the state the access
-    /// leaves it in (`None` when paging is not modelled).
+    /// leaves it in, or, for a store, holds translated code (`None` when
+    /// paging is not modelled).
     fn page_missing(&mut self, page: PageOf, access: Access) -> Option<Value> {
+        let state = self.page_state(page)?;
+        Some(match access {
+            Access::Read => {
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, state, Access::Read as i64)
+            }
+            // Dirty and not watched: a store may go ahead without looking.
+            Access::Write => self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::NotEqual, state, Access::Write as i64),
+        })
+    }
+
+    /// The state byte of a page in this segment (see
+    /// `CycleModel::page_states_ptr`), as an I32 (`None` when paging is not
+    /// modelled).
+    fn page_state(&mut self, page: PageOf) -> Option<Value> {
         let states = self.env.page_states?;
         let slot = match page {
             PageOf::Static(addr) => {
@@ -768,12 +788,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.b.ins().iadd(states, page)
             }
         };
-        let state = self.b.ins().uload8(types::I32, flags(), slot, 0);
-        Some(
-            self.b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThan, state, access as i64),
-        )
+        Some(self.b.ins().uload8(types::I32, flags(), slot, 0))
     }
 
     /// Continues at `target`: in the successor's translation if there is
@@ -874,6 +889,12 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// As `cold_if`, for a cold path that rejoins the hot path.
     fn cold_detour(&mut self, cond: Value, cold: impl FnOnce(&mut Self)) {
         self.cold_path(cond, cold, true);
+    }
+
+    /// Lays the block being built out with the cold blocks.
+    fn mark_cold(&mut self) {
+        let block = self.b.current_block().expect("a block is being built");
+        self.b.set_cold_block(block);
     }
 
     fn cold_path(&mut self, cond: Value, cold: impl FnOnce(&mut Self), rejoin: bool) {
@@ -1285,10 +1306,11 @@ impl<'a, 'f> Translator<'a, 'f> {
                 }
             }
         }
-        if let Some((lo, hi)) = group.stores {
-            // A group's stores do not look for translated code in the words
-            // they write: the group is left to the interpreter when one of
-            // its (at most two) 1 KiB pages holds some.
+        // A group's stores do not look for translated code in the words they
+        // write: the group is left to the interpreter when one of its (at
+        // most two) 1 KiB pages holds some (which the page-state check above
+        // tells, when paging is modelled).
+        if let Some((lo, hi)) = group.stores.filter(|_| self.env.page_states.is_none()) {
             for offset in [lo, hi] {
                 let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
                 let flag = self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT);
@@ -1329,33 +1351,39 @@ impl<'a, 'f> Translator<'a, 'f> {
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
         self.cold_if(bad, |t| t.exit_trap(pc, completed));
-        let access = if store { Access::Write } else { Access::Read };
-        let Some(missing) = self.page_missing(PageOf::Dynamic(addr), access) else {
+        if store {
+            // (A single store checks its page where it looks for translated
+            // code: see `store_looking`.)
+            return;
+        }
+        let Some(missing) = self.page_missing(PageOf::Dynamic(addr), Access::Read) else {
             return;
         };
+        self.cold_detour(missing, |t| t.page_in(addr, Access::Read, pc, completed));
+    }
+
+    /// The page of `addr` changes state: Rust records the access (without
+    /// leaving translated code) and lowers the cycle limit by its paging
+    /// cycles. If the block's instructions no longer fit in the segment,
+    /// the interpreter takes over at this instruction, to split exactly.
+    fn page_in(&mut self, addr: Value, access: Access, pc: u32, completed: usize) {
         let (page_in_sig, page_in) = self
             .page_in
             .expect("pages are modelled, so the page-in stub is there");
-        // The page changes state: Rust records the access (without leaving
-        // translated code) and lowers the cycle limit by its paging cycles.
-        // If the block's instructions no longer fit in the segment, the
-        // interpreter takes over at this instruction, to split exactly.
-        self.cold_detour(missing, |t| {
-            t.store_ctx_u32(addr, offsets::PAGE_ADDR);
-            let kind = t.u32_const(access as u32);
-            t.store_ctx_u32(kind, offsets::PAGE_ACCESS);
-            let limit_before = t.load_cycle_limit();
-            let stub = t.b.ins().iconst(types::I64, page_in);
-            t.b.ins().call_indirect(page_in_sig, stub, &[t.ctx]);
-            // The budget shrinks by as much as the limit did.
-            let limit = t.load_cycle_limit();
-            let lowered_by = t.b.ins().isub(limit_before, limit);
-            let budget = t.b.use_var(t.budget);
-            let budget = t.b.ins().isub(budget, lowered_by);
-            t.b.def_var(t.budget, budget);
-            let over = t.exceeds_limit();
-            t.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
-        });
+        self.store_ctx_u32(addr, offsets::PAGE_ADDR);
+        let kind = self.u32_const(access as u32);
+        self.store_ctx_u32(kind, offsets::PAGE_ACCESS);
+        let limit_before = self.load_cycle_limit();
+        let stub = self.b.ins().iconst(types::I64, page_in);
+        self.b.ins().call_indirect(page_in_sig, stub, &[self.ctx]);
+        // The budget shrinks by as much as the limit did.
+        let limit = self.load_cycle_limit();
+        let lowered_by = self.b.ins().isub(limit_before, limit);
+        let budget = self.b.use_var(self.budget);
+        let budget = self.b.ins().isub(budget, lowered_by);
+        self.b.def_var(self.budget, budget);
+        let over = self.exceeds_limit();
+        self.cold_if(over, |t| t.exit_here(Exit::Finish, pc, completed));
     }
 
     /// The host pointer and offset of the checked access `insn` (the
@@ -1406,7 +1434,21 @@ impl<'a, 'f> Translator<'a, 'f> {
         let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
         self.check_data_access(base, addr, insn, pc, completed);
         let (ptr, offset) = self.access_ptr(base, addr, insn, completed);
-        match insn.op {
+        // (A group's pages hold no translated code: see `check_group`.)
+        if !matches!(self.access_checks[completed], AccessCheck::Single) {
+            self.store_value(insn.op, value, ptr, offset, addr);
+            return;
+        }
+        if self.env.page_states.is_some() {
+            return self.store_looking(insn.op, value, (ptr, offset), addr, pc, completed);
+        }
+        self.store_value(insn.op, value, ptr, offset, addr);
+        self.exit_if_code_written(addr, pc, completed);
+    }
+
+    /// Stores `value` as `op` does at `ptr + offset` (guest address `addr`).
+    fn store_value(&mut self, op: Opcode, value: Value, ptr: Value, offset: i32, addr: Value) {
+        match op {
             Opcode::Sb => self.b.ins().istore8(flags(), value, ptr, offset),
             Opcode::Sh => self.b.ins().istore16(flags(), value, ptr, offset),
             _ => self.b.ins().store(flags(), value, ptr, offset),
@@ -1417,17 +1459,62 @@ impl<'a, 'f> Translator<'a, 'f> {
                 .ins()
                 .call_indirect(self.note_sig, function, &[self.ctx, addr]);
         }
-        // A store into translated code ends the block after it (a group's
-        // pages hold none: see `check_group`).
-        if !matches!(self.access_checks[completed], AccessCheck::Single) {
-            return;
-        }
+    }
+
+    /// A store into translated code ends the block after it.
+    fn exit_if_code_written(&mut self, addr: Value, pc: u32, completed: usize) {
         let is_code = self.map_flag(self.env.code_words, addr, 2);
         self.cold_if(is_code, |t| {
             t.store_ctx_u32(addr, offsets::WRITTEN_ADDR);
             let next = t.u32_const(pc + 4);
             t.exit(Exit::CodeWritten, next, completed + 1);
         });
+    }
+
+    /// A single store when paging is modelled: one compare of its page's
+    /// state byte with "dirty, not watched" lets it go ahead; otherwise, on
+    /// a cold path, the page is paged in if it must be, and the store looks
+    /// for translated code in the word it wrote.
+    fn store_looking(
+        &mut self,
+        op: Opcode,
+        value: Value,
+        (ptr, offset): (Value, i32),
+        addr: Value,
+        pc: u32,
+        completed: usize,
+    ) {
+        let state = self
+            .page_state(PageOf::Dynamic(addr))
+            .expect("paging is modelled");
+        let clear = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, state, Access::Write as i64);
+        let hot = self.b.create_block();
+        let cold = self.b.create_block();
+        let after = self.b.create_block();
+        self.b.ins().brif(clear, hot, NO_ARGS, cold, NO_ARGS);
+        self.b.set_cold_block(cold);
+        self.b.switch_to_block(cold);
+        self.b.seal_block(cold);
+        // (Not dirty, or dirty and watched.)
+        let missing = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, state, Access::Write as i64);
+        self.cold_detour(missing, |t| t.page_in(addr, Access::Write, pc, completed));
+        self.mark_cold();
+        self.store_value(op, value, ptr, offset, addr);
+        self.exit_if_code_written(addr, pc, completed);
+        self.mark_cold();
+        self.b.ins().jump(after, NO_ARGS);
+        self.b.switch_to_block(hot);
+        self.b.seal_block(hot);
+        self.store_value(op, value, ptr, offset, addr);
+        self.b.ins().jump(after, NO_ARGS);
+        self.b.switch_to_block(after);
+        self.b.seal_block(after);
     }
 
     fn branch(&mut self, insn: &Instruction, pc: u32, completed: usize) {
