@@ -470,11 +470,17 @@ fn plan_access_checks(insns: &[Instruction]) -> Vec<AccessCheck> {
 }
 
 /// The page a page-state check is about.
+#[derive(Clone, Copy)]
 enum PageOf {
     /// A fetch from this address, known at translation.
     Static(u32),
     /// A load, a store or a jump target computed at run time.
     Dynamic(Value),
+    /// A load or store that passed its access check, as the check left its
+    /// address: `rotated` is `addr - USER_START` shifted right by `shift`
+    /// (the access size's log2), so its page is `rotated >> (10 - shift)`
+    /// pages past USER_START's (no copy of the address is needed).
+    Checked { rotated: Value, shift: u32 },
 }
 
 const NO_ARGS: &[BlockArg] = &[];
@@ -784,6 +790,13 @@ impl<'a, 'f> Translator<'a, 'f> {
             PageOf::Dynamic(addr) => {
                 let page = self.b.ins().ushr_imm_u(addr, 10);
                 let page = self.b.ins().uextend(types::I64, page);
+                let states = self.b.ins().iconst(types::I64, states);
+                self.b.ins().iadd(states, page)
+            }
+            PageOf::Checked { rotated, shift } => {
+                let page = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
+                let page = self.b.ins().uextend(types::I64, page);
+                let states = states + i64::from(USER_START / PAGE_BYTES);
                 let states = self.b.ins().iconst(types::I64, states);
                 self.b.ins().iadd(states, page)
             }
@@ -1247,13 +1260,17 @@ impl<'a, 'f> Translator<'a, 'f> {
         insn: &Instruction,
         pc: u32,
         completed: usize,
-    ) {
+    ) -> Option<PageOf> {
         let size = access_size(insn.op);
         match self.access_checks[completed] {
-            AccessCheck::Single => self.check_access(addr, size, insn.op.is_store(), pc, completed),
+            AccessCheck::Single => {
+                let page = self.check_access(addr, size, insn.op.is_store(), pc, completed);
+                return Some(page);
+            }
             AccessCheck::Group(group) => self.check_group(base, group, pc, completed),
             AccessCheck::Covered => {}
         }
+        None
     }
 
     /// The byte for `addr` in a byte-per-`2^shift`-bytes map at host address
@@ -1325,8 +1342,16 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Checks a data access of `size` bytes at `addr` with one branch to a
-    /// cold exit (the interpreter raises the trap), then its page state.
-    fn check_access(&mut self, addr: Value, size: u32, store: bool, pc: u32, completed: usize) {
+    /// cold exit (the interpreter raises the trap), then, for a load, its
+    /// page state; returns the checked access's page.
+    fn check_access(
+        &mut self,
+        addr: Value,
+        size: u32,
+        store: bool,
+        pc: u32,
+        completed: usize,
+    ) -> PageOf {
         // One compare for both checks: rotating the offset into the allowed
         // range right by log2(size) moves misaligned low bits to the top, so
         // that a misaligned address compares above any limit.
@@ -1351,15 +1376,16 @@ impl<'a, 'f> Translator<'a, 'f> {
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
         self.cold_if(bad, |t| t.exit_trap(pc, completed));
+        let page = PageOf::Checked { rotated, shift };
         if store {
             // (A single store checks its page where it looks for translated
             // code: see `store_looking`.)
-            return;
+            return page;
         }
-        let Some(missing) = self.page_missing(PageOf::Dynamic(addr), Access::Read) else {
-            return;
-        };
-        self.cold_detour(missing, |t| t.page_in(addr, Access::Read, pc, completed));
+        if let Some(missing) = self.page_missing(page, Access::Read) {
+            self.cold_detour(missing, |t| t.page_in(addr, Access::Read, pc, completed));
+        }
+        page
     }
 
     /// The page of `addr` changes state: Rust records the access (without
@@ -1432,15 +1458,16 @@ impl<'a, 'f> Translator<'a, 'f> {
         let base = self.read_reg(insn.rs1);
         let value = self.read_reg(insn.rs2);
         let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
-        self.check_data_access(base, addr, insn, pc, completed);
+        let checked_page = self.check_data_access(base, addr, insn, pc, completed);
         let (ptr, offset) = self.access_ptr(base, addr, insn, completed);
         // (A group's pages hold no translated code: see `check_group`.)
-        if !matches!(self.access_checks[completed], AccessCheck::Single) {
+        let Some(page) = checked_page else {
             self.store_value(insn.op, value, ptr, offset, addr);
             return;
-        }
+        };
         if self.env.page_states.is_some() {
-            return self.store_looking(insn.op, value, (ptr, offset), addr, pc, completed);
+            let target = (ptr, offset, addr, page);
+            return self.store_looking(insn.op, value, target, pc, completed);
         }
         self.store_value(insn.op, value, ptr, offset, addr);
         self.exit_if_code_written(addr, pc, completed);
@@ -1475,18 +1502,17 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// state byte with "dirty, not watched" lets it go ahead; otherwise, on
     /// a cold path, the page is paged in if it must be, and the store looks
     /// for translated code in the word it wrote.
+    /// `target` is where it stores: host pointer and offset, guest address
+    /// and the page its access check left.
     fn store_looking(
         &mut self,
         op: Opcode,
         value: Value,
-        (ptr, offset): (Value, i32),
-        addr: Value,
+        (ptr, offset, addr, page): (Value, i32, Value, PageOf),
         pc: u32,
         completed: usize,
     ) {
-        let state = self
-            .page_state(PageOf::Dynamic(addr))
-            .expect("paging is modelled");
+        let state = self.page_state(page).expect("paging is modelled");
         let clear = self
             .b
             .ins()
