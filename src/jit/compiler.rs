@@ -195,18 +195,27 @@ impl Compiler {
         sig: Signature,
         body: impl FnOnce(&mut FunctionBuilder, &[cranelift_codegen::ir::Value]),
     ) -> Result<Code, String> {
-        let id = self.declare(name, sig)?;
-        {
-            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let args = b.block_params(entry).to_vec();
-            body(&mut b, &args);
-            b.finalize(self.module.target_config());
-        }
+        let id = self.declare(name, sig.clone())?;
+        self.build_body(sig, body);
         self.define(id)
+    }
+
+    /// Builds the context's function with signature `sig` and one block:
+    /// `body` emits its instructions from the arguments, ending it.
+    fn build_body(
+        &mut self,
+        sig: Signature,
+        body: impl FnOnce(&mut FunctionBuilder, &[cranelift_codegen::ir::Value]),
+    ) {
+        self.context.func.signature = sig;
+        let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let args = b.block_params(entry).to_vec();
+        body(&mut b, &args);
+        b.finalize(self.module.target_config());
     }
 
     /// Declares function `name` with signature `sig` and makes it the one
@@ -301,18 +310,11 @@ impl Compiler {
     /// they sit in its machine code; `None` if they cannot be found once
     /// each (or the code needs relocating), so that stubs are then compiled.
     fn make_stub_template(&mut self) -> Option<StubTemplate> {
-        self.context.func.signature = self.block_sig.clone();
-        {
-            let mut b = FunctionBuilder::new(&mut self.context.func, &mut self.builder_context);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let args = b.block_params(entry).to_vec();
-            let sig = b.import_signature(self.block_sig.clone());
-            entry_stub(&mut b, &args, sig, STUB_INDEX_MARK, STUB_TARGET_MARK as i64);
-            b.finalize(self.module.target_config());
-        }
+        let sig = self.block_sig.clone();
+        self.build_body(sig.clone(), |b, args| {
+            let sig = b.import_signature(sig);
+            entry_stub(b, args, sig, STUB_INDEX_MARK, STUB_TARGET_MARK as i64);
+        });
         let mut ctrl_plane = Default::default();
         let template = match self.context.compile(self.module.isa(), &mut ctrl_plane) {
             Ok(compiled) if compiled.buffer.relocs().is_empty() => {

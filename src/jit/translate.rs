@@ -894,7 +894,8 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// Branches to a cold block when `cond` holds, emits `cold` there (which
-    /// leaves the function), and continues on the hot path.
+    /// ends its block: it leaves the function, or jumps on), and continues
+    /// on the hot path.
     fn cold_if(&mut self, cond: Value, cold: impl FnOnce(&mut Self)) {
         self.cold_path(cond, cold, false);
     }
@@ -1513,30 +1514,23 @@ impl<'a, 'f> Translator<'a, 'f> {
         completed: usize,
     ) {
         let state = self.page_state(page).expect("paging is modelled");
-        let clear = self
+        let busy = self
             .b
             .ins()
-            .icmp_imm_u(IntCC::Equal, state, Access::Write as i64);
-        let hot = self.b.create_block();
-        let cold = self.b.create_block();
+            .icmp_imm_u(IntCC::NotEqual, state, Access::Write as i64);
         let after = self.b.create_block();
-        self.b.ins().brif(clear, hot, NO_ARGS, cold, NO_ARGS);
-        self.b.set_cold_block(cold);
-        self.b.switch_to_block(cold);
-        self.b.seal_block(cold);
-        // (Not dirty, or dirty and watched.)
-        let missing = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThan, state, Access::Write as i64);
-        self.cold_detour(missing, |t| t.page_in(addr, Access::Write, pc, completed));
-        self.mark_cold();
-        self.store_value(op, value, ptr, offset, addr);
-        self.exit_if_code_written(addr, pc, completed);
-        self.mark_cold();
-        self.b.ins().jump(after, NO_ARGS);
-        self.b.switch_to_block(hot);
-        self.b.seal_block(hot);
+        self.cold_if(busy, |t| {
+            // (Not dirty, or dirty and watched.)
+            let missing =
+                t.b.ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, state, Access::Write as i64);
+            t.cold_detour(missing, |t| t.page_in(addr, Access::Write, pc, completed));
+            t.mark_cold();
+            t.store_value(op, value, ptr, offset, addr);
+            t.exit_if_code_written(addr, pc, completed);
+            t.mark_cold();
+            t.b.ins().jump(after, NO_ARGS);
+        });
         self.store_value(op, value, ptr, offset, addr);
         self.b.ins().jump(after, NO_ARGS);
         self.b.switch_to_block(after);
