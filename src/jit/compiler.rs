@@ -38,6 +38,9 @@ pub struct Compiler {
     page_in_stub: Code,
     /// Entry stubs' machine code to copy (`Some(None)`: none could be made).
     stub_template: Option<Option<StubTemplate>>,
+    /// From where a function was written to where it runs (see
+    /// `CodeArena::exec_offset`).
+    exec_offset: isize,
     next_id: u32,
 }
 
@@ -117,8 +120,10 @@ impl Compiler {
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
         // (Without the arena, Cranelift maps pages of their own for every
         // function: see `code_arena`.)
+        let mut exec_offset = 0;
         match CodeArena::new() {
             Ok(arena) => {
+                exec_offset = arena.exec_offset();
                 builder.memory_provider(Box::new(arena));
             }
             Err(error) => tracing::debug!(%error, "no code arena; code gets pages of its own"),
@@ -146,6 +151,7 @@ impl Compiler {
             trampoline: unreachable_trampoline,
             page_in_stub: std::ptr::null(),
             stub_template: None,
+            exec_offset,
             next_id: 0,
         };
         compiler.trampoline = compiler.build_trampoline()?;
@@ -237,6 +243,16 @@ impl Compiler {
         self.module
             .define_function(id, &mut self.context)
             .map_err(|e| format!("cranelift: {e:?}"))?;
+        // Code runs at another address than it was written at (see
+        // `code_arena`): nothing may refer to its own address.
+        let relocated = self
+            .context
+            .compiled_code()
+            .is_some_and(|code| !code.buffer.relocs().is_empty());
+        if relocated && self.exec_offset != 0 {
+            self.module.clear_context(&mut self.context);
+            return Err("cranelift: a translation needs relocating".to_string());
+        }
         if show_code {
             if let Some(code) = self.context.compiled_code().and_then(|c| c.vcode.as_ref()) {
                 tracing::trace!("machine code of {}:\n{code}", self.context.func.name);
@@ -251,7 +267,10 @@ impl Compiler {
         self.module
             .finalize_definitions()
             .map_err(|e| e.to_string())?;
-        Ok(self.module.get_finalized_function(id))
+        Ok(self
+            .module
+            .get_finalized_function(id)
+            .wrapping_offset(self.exec_offset))
     }
 
     /// Compiles a trace of blocks or a loop entered at the first, as
