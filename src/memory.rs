@@ -12,7 +12,10 @@ use std::io;
 use memmap2::{MmapMut, MmapOptions};
 
 /// Size of the guest address space.
-const SPACE_BYTES: usize = 1 << 32;
+pub const SPACE_BYTES: usize = 1 << 32;
+/// Host-only bytes mapped just past the guest's last byte (see
+/// `GuestMemory::host_tail_ptr`).
+pub const HOST_TAIL_BYTES: usize = 4096;
 /// log2 of the bytes one code-page flag stands for.
 pub const CODE_PAGE_SHIFT: u32 = 10;
 
@@ -39,7 +42,7 @@ impl GuestMemory {
     /// Reserves a zero-filled 4 GiB address space.
     pub fn new() -> io::Result<Self> {
         Ok(Self {
-            map: reserve(SPACE_BYTES)?,
+            map: reserve(SPACE_BYTES + HOST_TAIL_BYTES)?,
             code_words: reserve(SPACE_BYTES / 4)?,
             code_pages: reserve(SPACE_BYTES >> CODE_PAGE_SHIFT)?,
             written_code: Vec::new(),
@@ -51,6 +54,16 @@ impl GuestMemory {
     /// Base pointer of the mapping: guest address `a` is at `base + a`.
     pub fn base_ptr(&mut self) -> *mut u8 {
         self.map.as_mut_ptr()
+    }
+
+    /// `HOST_TAIL_BYTES` of page-aligned host memory right after guest
+    /// address 0xffff_ffff, which no guest address reaches (every access
+    /// is by a 32-bit address). The JIT keeps its context there, so that
+    /// translated code reaches the register files, at the top of the guest
+    /// space, at small offsets from the context pointer it always holds.
+    pub fn host_tail_ptr(&mut self) -> *mut u8 {
+        // SAFETY: the mapping is SPACE_BYTES + HOST_TAIL_BYTES long.
+        unsafe { self.map.as_mut_ptr().add(SPACE_BYTES) }
     }
 
     /// Base pointer of the code-word map: the byte for guest address `a` is

@@ -373,8 +373,10 @@ impl Compiler {
     ///
     /// # Safety
     /// `code` must come from this compiler's `compile`, for a machine whose
-    /// memory and tables are still alive at the addresses in its `Env`.
-    pub unsafe fn enter(&self, ctx: &mut JitContext, code: Code) {
+    /// memory and tables are still alive at the addresses in its `Env`, and
+    /// `ctx` must be that machine's context, in its memory's host tail
+    /// (translated code reaches the register files from it).
+    pub unsafe fn enter(&self, ctx: *mut JitContext, code: Code) {
         unsafe { (self.trampoline)(ctx, code) }
     }
 }

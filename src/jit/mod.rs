@@ -21,7 +21,7 @@ use crate::cycle_model::{Access, CycleModel};
 use crate::decoder::Opcode;
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
-use crate::memory::GuestMemory;
+use crate::memory::{GuestMemory, HOST_TAIL_BYTES};
 use crate::trap::Stop;
 
 use cache::{BlockSpan, CodeCache};
@@ -202,7 +202,7 @@ impl JitEngine {
         code: cache::Code,
         limit: u64,
     ) -> Result<u64, Stop> {
-        let mut ctx = JitContext {
+        let context = JitContext {
             cycles: m.user_cycles,
             // (Translated code counts down from the limit as a signed
             // budget, so no limit is beyond i64::MAX.)
@@ -216,13 +216,22 @@ impl JitEngine {
             cycle_model: &mut m.cycle_model as *mut CycleModel,
             ..JitContext::default()
         };
-        // SAFETY: `code` was translated for this machine, whose memory and
-        // this engine's tables are alive and unmoved.
+        // Translated code reaches the register files at fixed offsets from
+        // the context (see `GuestMemory::host_tail_ptr`).
+        let at = m.mem.host_tail_ptr().cast::<JitContext>();
+        const { assert!(size_of::<JitContext>() <= HOST_TAIL_BYTES) };
+        // SAFETY: the tail is page-aligned, large enough (above) and used
+        // for nothing else; `code` was translated for this machine, whose
+        // memory and this engine's tables are alive and unmoved.
         let compiler = match &self.compiler {
             Some(Ok(compiler)) => compiler,
             _ => unreachable!("translated code exists only once the compiler does"),
         };
-        unsafe { compiler.enter(&mut ctx, code) };
+        let ctx = unsafe {
+            at.write(context);
+            compiler.enter(at, code);
+            at.read()
+        };
         self.stats.entries += 1;
         let ran = ctx.cycles - m.user_cycles;
         self.stats.translated_cycles += ran;

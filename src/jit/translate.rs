@@ -7,7 +7,8 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SigRef, Value,
+    self as ir, types, BlockArg, InstBuilder, InstructionData, JumpTableData, MemFlagsData, SigRef,
+    Value,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 
@@ -15,7 +16,7 @@ use super::context::{offsets, Exit};
 use crate::cycle_model::Access;
 use crate::decoder::{decode, Instruction, Opcode};
 use crate::interpreter::access_size;
-use crate::memory::{GuestMemory, CODE_PAGE_SHIFT};
+use crate::memory::{GuestMemory, CODE_PAGE_SHIFT, SPACE_BYTES};
 use crate::platform::X0_SINK_OFFSET;
 use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES, USER_END, USER_REGS_ADDR, USER_START};
 
@@ -584,6 +585,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let budget = b.declare_var(types::I64);
         b.def_var(budget, budget_at_entry);
         let block = &blocks[0];
+        let reg_file = if block.machine_mode {
+            MACHINE_REGS_ADDR
+        } else {
+            USER_REGS_ADDR
+        };
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
         Self {
             b,
@@ -603,11 +609,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             trace_next: None,
             shape,
             cache_regs: !block.machine_mode,
-            reg_file: if block.machine_mode {
-                MACHINE_REGS_ADDR
-            } else {
-                USER_REGS_ADDR
-            },
+            reg_file,
             vars,
             loaded: [false; 33],
             dirty: [false; 33],
@@ -616,6 +618,28 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn u32_const(&mut self, value: u32) -> Value {
         self.b.ins().iconst(types::I32, i64::from(value))
+    }
+
+    /// `value + imm`; `value` itself when `imm` is 0 (a register move, an
+    /// exit after no instruction), so that Cranelift has less to fold.
+    fn add_imm(&mut self, value: Value, imm: i64) -> Value {
+        if imm == 0 {
+            value
+        } else {
+            self.b.ins().iadd_imm_u(value, imm)
+        }
+    }
+
+    /// The value of `value` when it is a constant of this function.
+    fn known_u32(&self, value: Value) -> Option<u32> {
+        let inst = self.b.func.dfg.value_def(value).inst()?;
+        match self.b.func.dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: ir::Opcode::Iconst,
+                imm,
+            } => Some(imm.bits() as u32),
+            _ => None,
+        }
     }
 
     /// Guest address of register variable `idx` (32 is the x0 sink).
@@ -634,15 +658,13 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().iadd(self.mem_base, wide)
     }
 
-    /// Host pointer to the mode's register file and the offset of register
-    /// variable `idx` in it (one base for every register, so that accesses
-    /// share one materialised address).
-    fn reg_slot(&mut self, idx: usize) -> (Value, i32) {
-        let base = self
-            .b
-            .ins()
-            .iconst(types::I64, self.env.mem_base + i64::from(self.reg_file));
-        (base, (self.reg_addr(idx) - self.reg_file) as i32)
+    /// Host pointer and offset of register variable `idx`: the context
+    /// sits right after the guest's 4 GiB (see `GuestMemory::host_tail_ptr`),
+    /// so a register is at a small negative offset from it, and no 64-bit
+    /// address is materialised for a register access.
+    fn reg_slot(&self, idx: usize) -> (Value, i32) {
+        let from_context = i64::from(self.reg_addr(idx)) - SPACE_BYTES as i64;
+        (self.ctx, from_context as i32)
     }
 
     fn load_reg_from_memory(&mut self, idx: usize) -> Value {
@@ -716,7 +738,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// The cycle budget after `completed` instructions of this iteration.
     fn budget_after(&mut self, completed: usize) -> Value {
         let budget = self.b.use_var(self.budget);
-        self.b.ins().iadd_imm_u(budget, -(completed as i64))
+        self.add_imm(budget, -(completed as i64))
     }
 
     /// Writes back registers and the cycle count after `completed` instructions.
@@ -782,6 +804,11 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// modelled).
     fn page_state(&mut self, page: PageOf) -> Option<Value> {
         let states = self.env.page_states?;
+        // (A jump's constant target has a page known now.)
+        let page = match page {
+            PageOf::Dynamic(addr) => self.known_u32(addr).map_or(page, PageOf::Static),
+            page => page,
+        };
         let slot = match page {
             PageOf::Static(addr) => {
                 let slot = states + i64::from(addr / PAGE_BYTES);
@@ -832,19 +859,40 @@ impl<'a, 'f> Translator<'a, 'f> {
         if !self.env.chain {
             return self.exit(Exit::Jump, target, completed);
         }
-        if !checked_page {
-            if let Some(missing) = self.page_missing(PageOf::Dynamic(target), Access::Read) {
-                self.cold_if(missing, |t| t.exit(Exit::Jump, target, completed));
-            }
-        }
         self.write_back();
         let budget = self.budget_after(completed);
+        // On a cold path (a loop's way out) the whole way is cold, so that
+        // Cranelift lays it out after the loop's own path, which then needs
+        // one taken branch a pass instead of two.
+        let cold = self
+            .b
+            .current_block()
+            .is_some_and(|block| self.b.func.layout.is_cold(block));
+        let create_block = |b: &mut FunctionBuilder| {
+            let block = b.create_block();
+            if cold {
+                b.set_cold_block(block);
+            }
+            block
+        };
+        // (Rust goes on at `target`, the same way, when its page is not
+        // loaded or it has no code.)
         let miss = self.b.create_block();
-        let have_code = self.b.create_block();
+        let have_code = create_block(self.b);
+        if !checked_page {
+            if let Some(missing) = self.page_missing(PageOf::Dynamic(target), Access::Read) {
+                let page_loaded = create_block(self.b);
+                self.b
+                    .ins()
+                    .brif(missing, miss, NO_ARGS, page_loaded, NO_ARGS);
+                self.b.switch_to_block(page_loaded);
+                self.b.seal_block(page_loaded);
+            }
+        }
         let code_slot = match slot {
             Some(slot) => self.b.ins().iconst(types::I64, slot),
             None => {
-                let have_page = self.b.create_block();
+                let have_page = create_block(self.b);
                 // first level: page = table[target >> 12]
                 let page_index = self.b.ins().ushr_imm_u(target, 12);
                 let page_index = self.b.ins().uextend(types::I64, page_index);
@@ -1150,12 +1198,15 @@ impl<'a, 'f> Translator<'a, 'f> {
         let imm = insn.imm;
         let value = match insn.op {
             Lui => self.u32_const(imm),
+            Addi => {
+                let a = self.read_reg(insn.rs1);
+                self.add_imm(a, i64::from(imm))
+            }
             Auipc => self.u32_const(pc.wrapping_add(imm)),
-            Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai => {
+            Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai => {
                 let a = self.read_reg(insn.rs1);
                 let ins = self.b.ins();
                 match insn.op {
-                    Addi => ins.iadd_imm_u(a, i64::from(imm)),
                     Slti => ins.icmp_imm_u(IntCC::SignedLessThan, a, i64::from(imm)),
                     Sltiu => ins.icmp_imm_u(IntCC::UnsignedLessThan, a, i64::from(imm)),
                     Xori => ins.bxor_imm_u(a, i64::from(imm)),
@@ -1308,7 +1359,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn check_group(&mut self, base: Value, group: AccessGroup, pc: u32, completed: usize) {
         let mut bad = Vec::new();
         for offset in [group.offsets.0, group.offsets.1] {
-            let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+            let addr = self.add_imm(base, i64::from(offset));
             bad.push(self.inaccessible(addr));
         }
         if group.align > 1 {
@@ -1318,7 +1369,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         for (range, access) in [(group.loads, Access::Read), (group.stores, Access::Write)] {
             let Some((lo, hi)) = range else { continue };
             for offset in if lo == hi { vec![lo] } else { vec![lo, hi] } {
-                let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+                let addr = self.add_imm(base, i64::from(offset));
                 if let Some(missing) = self.page_missing(PageOf::Dynamic(addr), access) {
                     bad.push(missing);
                 }
@@ -1330,7 +1381,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         // tells, when paging is modelled).
         if let Some((lo, hi)) = group.stores.filter(|_| self.env.page_states.is_none()) {
             for offset in [lo, hi] {
-                let addr = self.b.ins().iadd_imm_u(base, i64::from(offset));
+                let addr = self.add_imm(base, i64::from(offset));
                 let flag = self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT);
                 bad.push(self.b.ins().icmp_imm_u(IntCC::NotEqual, flag, 0));
             }
@@ -1441,7 +1492,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn load(&mut self, insn: &Instruction, pc: u32, completed: usize) {
         let base = self.read_reg(insn.rs1);
-        let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
+        let addr = self.add_imm(base, i64::from(insn.imm));
         self.check_data_access(base, addr, insn, pc, completed);
         let (ptr, offset) = self.access_ptr(base, addr, insn, completed);
         let ins = self.b.ins();
@@ -1458,7 +1509,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn store(&mut self, insn: &Instruction, pc: u32, completed: usize) {
         let base = self.read_reg(insn.rs1);
         let value = self.read_reg(insn.rs2);
-        let addr = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
+        let addr = self.add_imm(base, i64::from(insn.imm));
         let checked_page = self.check_data_access(base, addr, insn, pc, completed);
         let (ptr, offset) = self.access_ptr(base, addr, insn, completed);
         // (A group's pages hold no translated code: see `check_group`.)
@@ -1591,7 +1642,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn jalr(&mut self, insn: &Instruction, pc: u32, completed: usize) {
         let base = self.read_reg(insn.rs1);
-        let sum = self.b.ins().iadd_imm_u(base, i64::from(insn.imm));
+        let sum = self.add_imm(base, i64::from(insn.imm));
         let target = self.b.ins().band_imm_u(sum, i64::from(!1u32));
         let misaligned = self.b.ins().band_imm_u(target, 2);
         self.cold_if(misaligned, |t| t.exit_trap(pc, completed));
