@@ -18,9 +18,13 @@
 //! page the JIT watches (it holds translated code) has a state of its own
 //! there, so that one compare tells a store it may go ahead without
 //! looking further.
+//! The machine keeps that table right after its JIT context (see
+//! `GuestMemory::take_host_table`), so that translated code addresses it
+//! from the context's pointer.
 
 use serde::Serialize;
 
+use crate::memory::HostTable;
 use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES};
 
 /// Pages in the 4 GiB address space: the leaves of the page tree.
@@ -120,7 +124,7 @@ pub struct CycleModel {
     /// Each page's state in this segment for translated code: the leaves
     /// of `states` (0 unloaded, 1 loaded, 2 dirty), but
     /// [`PAGE_DIRTY_WATCHED`] for a dirty page in `watched`.
-    page_states: Vec<u8>,
+    page_states: HostTable,
     /// Pages the JIT watches stores to (non-zero: they hold translated code).
     watched: Vec<u8>,
     /// The pages whose `page_states` entry is set, to clear at a split.
@@ -148,7 +152,7 @@ impl CycleModel {
             threshold: u32::MAX,
             states: Vec::new(),
             epoch: 0,
-            page_states: Vec::new(),
+            page_states: HostTable::empty(),
             watched: Vec::new(),
             pages_in_state: Vec::new(),
             read_min: 0,
@@ -169,7 +173,8 @@ impl CycleModel {
             threshold: (1 << po2) - max_insn_cycles(po2),
             // Zeroed allocation: the OS hands out pages as they are touched.
             states: vec![0; 2 * PAGES as usize],
-            page_states: vec![0; PAGES as usize],
+            page_states: HostTable::new(PAGES as usize)
+                .unwrap_or_else(|error| panic!("cannot map the page-state table: {error}")),
             watched: vec![0; PAGES as usize],
             ..Self::user_only()
         };
@@ -287,7 +292,8 @@ impl CycleModel {
     /// Host address of the byte-per-page state table of this segment (0
     /// unloaded, 1 loaded, 2 dirty, [`PAGE_DIRTY_WATCHED`]; translated code
     /// indexes it by `addr >> 10`), or null when the model is off. It stays
-    /// at this address.
+    /// at this address once the model is a machine's (see
+    /// `Machine::set_cycle_model`).
     pub fn page_states_ptr(&self) -> *const u8 {
         if self.enabled {
             self.page_states.as_ptr()
@@ -317,6 +323,20 @@ impl CycleModel {
         let headroom =
             i64::from(self.threshold) - i64::from(self.paging) - i64::from(RESERVED_CYCLES) + 1;
         (self.segment_start as i64 + headroom).max(0) as u64
+    }
+
+    /// Keeps the page states in `table` from now on (see
+    /// `GuestMemory::take_host_table`), if the model is on and the table
+    /// has a byte for every page.
+    pub fn place_page_states(&mut self, mut table: HostTable) {
+        if !self.enabled || table.len() != PAGES as usize {
+            return;
+        }
+        // (Only these are non-zero.)
+        for &page in &self.pages_in_state {
+            table[page as usize] = self.page_states[page as usize];
+        }
+        self.page_states = table;
     }
 
     /// Watches stores to the pages of `start..end` (a non-empty range;

@@ -80,6 +80,15 @@ impl Machine {
         })
     }
 
+    /// Makes `model` the machine's cycle model, with its page-state table
+    /// where translated code reaches it from the JIT's context.
+    pub fn set_cycle_model(&mut self, mut model: CycleModel) {
+        if let Some(table) = self.mem.take_host_table() {
+            model.place_page_states(table);
+        }
+        self.cycle_model = model;
+    }
+
     /// Starts execution where SUSPEND_PC and SUSPEND_MODE say, and writes the
     /// (all-zero) input digest.
     pub fn resume(&mut self) -> Result<(), Stop> {

@@ -8,14 +8,18 @@
 //! recorded, so that the JIT can drop the translation before it runs again.
 
 use std::io;
+use std::sync::Arc;
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{MmapMut, MmapOptions, MmapRaw};
 
 /// Size of the guest address space.
 pub const SPACE_BYTES: usize = 1 << 32;
 /// Host-only bytes mapped just past the guest's last byte (see
 /// `GuestMemory::host_tail_ptr`).
 pub const HOST_TAIL_BYTES: usize = 4096;
+/// Bytes mapped after the host tail for a table of a byte per 1 KiB guest
+/// page (see `GuestMemory::take_host_table`).
+pub const HOST_TABLE_BYTES: usize = SPACE_BYTES >> 10;
 /// log2 of the bytes one code-page flag stands for.
 pub const CODE_PAGE_SHIFT: u32 = 10;
 
@@ -25,7 +29,11 @@ fn reserve(len: usize) -> io::Result<MmapMut> {
 
 /// The guest's 4 GiB address space.
 pub struct GuestMemory {
-    map: MmapMut,
+    /// The guest's bytes, then the host tail, then the host table (shared
+    /// with the table's holder once taken).
+    map: Arc<MmapRaw>,
+    /// Whether the host table has been handed out.
+    table_taken: bool,
     /// One byte per guest word: non-zero where the word holds translated code.
     code_words: MmapMut,
     /// One byte per 1 KiB: non-zero where a word of it does (fine enough
@@ -42,7 +50,10 @@ impl GuestMemory {
     /// Reserves a zero-filled 4 GiB address space.
     pub fn new() -> io::Result<Self> {
         Ok(Self {
-            map: reserve(SPACE_BYTES + HOST_TAIL_BYTES)?,
+            map: Arc::new(MmapRaw::from(reserve(
+                SPACE_BYTES + HOST_TAIL_BYTES + HOST_TABLE_BYTES,
+            )?)),
+            table_taken: false,
             code_words: reserve(SPACE_BYTES / 4)?,
             code_pages: reserve(SPACE_BYTES >> CODE_PAGE_SHIFT)?,
             written_code: Vec::new(),
@@ -62,8 +73,35 @@ impl GuestMemory {
     /// translated code reaches the register files, at the top of the guest
     /// space, at small offsets from the context pointer it always holds.
     pub fn host_tail_ptr(&mut self) -> *mut u8 {
-        // SAFETY: the mapping is SPACE_BYTES + HOST_TAIL_BYTES long.
+        // SAFETY: the mapping is longer than SPACE_BYTES.
         unsafe { self.map.as_mut_ptr().add(SPACE_BYTES) }
+    }
+
+    /// The zeroed `HOST_TABLE_BYTES` after the host tail, the first time
+    /// (translated code reaches a table there from the context, as it does
+    /// the register files: the cycle model keeps its page states there).
+    pub fn take_host_table(&mut self) -> Option<HostTable> {
+        if std::mem::replace(&mut self.table_taken, true) {
+            return None;
+        }
+        Some(HostTable {
+            map: Some(Arc::clone(&self.map)),
+            offset: SPACE_BYTES + HOST_TAIL_BYTES,
+            len: HOST_TABLE_BYTES,
+        })
+    }
+
+    /// The guest's bytes.
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping starts with SPACE_BYTES of guest memory, which
+        // only this memory hands out references to.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr(), SPACE_BYTES) }
+    }
+
+    /// The guest's bytes, to change.
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr(), SPACE_BYTES) }
     }
 
     /// Base pointer of the code-word map: the byte for guest address `a` is
@@ -130,7 +168,7 @@ impl GuestMemory {
     /// The 4 KiB page `page` (address >> 12).
     pub fn page(&self, page: u32) -> &[u8] {
         let start = (page as usize) << 12;
-        &self.map[start..start + 4096]
+        &self.bytes()[start..start + 4096]
     }
 
     /// Loads the word containing `addr` (the low two bits are ignored).
@@ -162,13 +200,13 @@ impl GuestMemory {
     /// Loads one byte.
     #[inline(always)]
     pub fn load_u8(&self, addr: u32) -> u8 {
-        self.map[addr as usize]
+        self.bytes()[addr as usize]
     }
 
     /// Stores one byte.
     #[inline(always)]
     pub fn store_u8(&mut self, addr: u32, value: u8) {
-        self.map[addr as usize] = value;
+        self.bytes_mut()[addr as usize] = value;
         self.note_store(addr);
     }
 
@@ -176,28 +214,28 @@ impl GuestMemory {
     #[inline(always)]
     pub fn load_u16(&self, addr: u32) -> u16 {
         let offset = (addr & !1) as usize;
-        u16::from_le_bytes([self.map[offset], self.map[offset + 1]])
+        u16::from_le_bytes([self.bytes()[offset], self.bytes()[offset + 1]])
     }
 
     /// Stores the halfword at `addr` (the low bit is ignored).
     #[inline(always)]
     pub fn store_u16(&mut self, addr: u32, value: u16) {
         let offset = (addr & !1) as usize;
-        self.map[offset..offset + 2].copy_from_slice(&value.to_le_bytes());
+        self.bytes_mut()[offset..offset + 2].copy_from_slice(&value.to_le_bytes());
         self.note_store(addr);
     }
 
     /// The bytes `addr..addr + len`, or `None` if the range wraps past the top.
     pub fn slice(&self, addr: u32, len: u32) -> Option<&[u8]> {
         let end = addr.checked_add(len)?;
-        Some(&self.map[addr as usize..end as usize])
+        Some(&self.bytes()[addr as usize..end as usize])
     }
 
     /// Copies `bytes` to `addr`; `None` if the range wraps past the top.
     pub fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Option<()> {
         let len = u32::try_from(bytes.len()).ok()?;
         let end = addr.checked_add(len)?;
-        self.map[addr as usize..end as usize].copy_from_slice(bytes);
+        self.bytes_mut()[addr as usize..end as usize].copy_from_slice(bytes);
         for word in (addr & !3..end).step_by(4) {
             self.note_store(word);
         }
@@ -207,9 +245,65 @@ impl GuestMemory {
     /// The NUL-terminated string at `addr`, at most `max` bytes long.
     pub fn c_string(&self, addr: u32, max: u32) -> Option<&[u8]> {
         let end = addr.saturating_add(max);
-        let bytes = &self.map[addr as usize..end as usize];
+        let bytes = &self.bytes()[addr as usize..end as usize];
         let len = bytes.iter().position(|&b| b == 0)?;
         Some(&bytes[..len])
+    }
+}
+
+/// Zero-filled host bytes that translated code may read: a mapping of
+/// their own, or the table after a guest memory's host tail (see
+/// `GuestMemory::take_host_table`), which no other holder reaches.
+pub struct HostTable {
+    map: Option<Arc<MmapRaw>>,
+    offset: usize,
+    len: usize,
+}
+
+impl HostTable {
+    /// `len` zero bytes in a mapping of their own (pages are backed only
+    /// once touched).
+    pub fn new(len: usize) -> io::Result<Self> {
+        if len == 0 {
+            return Ok(Self::empty());
+        }
+        Ok(Self {
+            map: Some(Arc::new(MmapRaw::from(reserve(len)?))),
+            offset: 0,
+            len,
+        })
+    }
+
+    /// No bytes.
+    pub fn empty() -> Self {
+        Self {
+            map: None,
+            offset: 0,
+            len: 0,
+        }
+    }
+
+    fn start(&self) -> *mut u8 {
+        match &self.map {
+            // SAFETY: `offset + len` is within the mapping.
+            Some(map) => unsafe { map.as_mut_ptr().add(self.offset) },
+            None => std::ptr::NonNull::dangling().as_ptr(),
+        }
+    }
+}
+
+impl std::ops::Deref for HostTable {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `len` mapped bytes that only this table hands out.
+        unsafe { std::slice::from_raw_parts(self.start(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for HostTable {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`; `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.start(), self.len) }
     }
 }
 
@@ -259,5 +353,23 @@ mod tests {
         mem.write_bytes(0x3000, b"abc\0").unwrap();
         assert_eq!(mem.c_string(0x3000, 16), Some(&b"abc"[..]));
         assert_eq!(mem.c_string(0x3000, 2), None);
+    }
+
+    #[test]
+    fn the_host_table_follows_the_host_tail_and_is_taken_once() {
+        let mut mem = GuestMemory::new().expect("4 GiB reserved");
+        let tail = mem.host_tail_ptr();
+        let mut table = mem.take_host_table().expect("the table, the first time");
+        assert!(mem.take_host_table().is_none());
+        assert_eq!(table.len(), HOST_TABLE_BYTES);
+        assert_eq!(
+            table.as_ptr(),
+            tail.wrapping_add(HOST_TAIL_BYTES).cast_const()
+        );
+        assert!(table.iter().step_by(4096).all(|&b| b == 0));
+        table[HOST_TABLE_BYTES - 1] = 7;
+        // The table outlives the memory it was taken from.
+        drop(mem);
+        assert_eq!(table[HOST_TABLE_BYTES - 1], 7);
     }
 }

@@ -268,11 +268,11 @@ impl Session {
         }
         // In differential mode output is kept, compared, then passed on.
         let mut machine = Self::load(program, &config, config.capture_output || diff)?;
-        machine.cycle_model = config.cycle_model()?;
+        machine.set_cycle_model(config.cycle_model()?);
         let reference = diff
             .then(|| -> anyhow::Result<Machine> {
                 let mut reference = Self::load(program, &config, true)?;
-                reference.cycle_model = config.cycle_model()?;
+                reference.set_cycle_model(config.cycle_model()?);
                 Ok(reference)
             })
             .transpose()?;

@@ -400,7 +400,7 @@ struct EndState {
 /// also returning what the JIT did).
 fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> (EndState, Option<JitStats>) {
     let mut m = Machine::new(HostIo::captured()).expect("machine");
-    m.cycle_model = CycleModel::new(po2);
+    m.set_cycle_model(CycleModel::new(po2));
     program.write_to(&mut m.mem);
     let mut stats = None;
     let result = m.resume().and_then(|()| match jit_threshold {

@@ -302,6 +302,7 @@ impl JitEngine {
             .collect();
         let env = Env {
             mem_base: m.mem.base_ptr() as i64,
+            context: m.mem.host_tail_ptr() as i64,
             code_words: m.mem.code_words_ptr() as i64,
             code_pages: m.mem.code_pages_ptr() as i64,
             code_table: self.cache.table(mode).first_level() as i64,

@@ -359,6 +359,9 @@ const MAX_LOOP_EXITS: usize = 3;
 pub struct Env {
     /// Host address of guest address 0.
     pub mem_base: i64,
+    /// Host address of the context translated code is entered with (see
+    /// `GuestMemory::host_tail_ptr`).
+    pub context: i64,
     /// Host address of the code-word map.
     pub code_words: i64,
     /// Host address of the code-page map.
@@ -809,26 +812,34 @@ impl<'a, 'f> Translator<'a, 'f> {
             PageOf::Dynamic(addr) => self.known_u32(addr).map_or(page, PageOf::Static),
             page => page,
         };
-        let slot = match page {
-            PageOf::Static(addr) => {
-                let slot = states + i64::from(addr / PAGE_BYTES);
-                self.b.ins().iconst(types::I64, slot)
-            }
-            PageOf::Dynamic(addr) => {
-                let page = self.b.ins().ushr_imm_u(addr, 10);
-                let page = self.b.ins().uextend(types::I64, page);
-                let states = self.b.ins().iconst(types::I64, states);
-                self.b.ins().iadd(states, page)
-            }
+        let (index, first) = match page {
+            PageOf::Static(addr) => (None, i64::from(addr / PAGE_BYTES)),
+            PageOf::Dynamic(addr) => (Some(self.b.ins().ushr_imm_u(addr, 10)), 0),
             PageOf::Checked { rotated, shift } => {
                 let page = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
-                let page = self.b.ins().uextend(types::I64, page);
-                let states = states + i64::from(USER_START / PAGE_BYTES);
-                let states = self.b.ins().iconst(types::I64, states);
-                self.b.ins().iadd(states, page)
+                (Some(page), i64::from(USER_START / PAGE_BYTES))
             }
         };
-        Some(self.b.ins().uload8(types::I32, flags(), slot, 0))
+        let (table, offset) = self.host_table(states + first);
+        let slot = match index {
+            Some(index) => {
+                let index = self.b.ins().uextend(types::I64, index);
+                self.b.ins().iadd(table, index)
+            }
+            None => table,
+        };
+        Some(self.b.ins().uload8(types::I32, flags(), slot, offset))
+    }
+
+    /// A base and offset that address the host bytes at `addr`: the
+    /// context's pointer when they are within a 32-bit offset of it (see
+    /// `CycleModel::place_page_states`), so that no 64-bit constant is
+    /// materialised for them.
+    fn host_table(&mut self, addr: i64) -> (Value, i32) {
+        match i32::try_from(addr - self.env.context) {
+            Ok(offset) => (self.ctx, offset),
+            Err(_) => (self.b.ins().iconst(types::I64, addr), 0),
+        }
     }
 
     /// Continues at `target`: in the successor's translation if there is
