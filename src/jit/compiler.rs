@@ -183,9 +183,7 @@ impl Compiler {
             let (ctx, code) = (args[0], args[1]);
             let block_sig = b.import_signature(block_sig);
             let flags = cranelift_codegen::ir::MemFlagsData::trusted();
-            let cycles = b.ins().load(types::I64, flags, ctx, offsets::CYCLES);
-            let limit = b.ins().load(types::I64, flags, ctx, offsets::CYCLE_LIMIT);
-            let budget = b.ins().isub(limit, cycles);
+            let budget = b.ins().load(types::I64, flags, ctx, offsets::BUDGET);
             b.ins().call_indirect(block_sig, code, &[ctx, budget]);
             b.ins().return_(&[]);
         })?;

@@ -43,8 +43,10 @@ impl Exit {
 #[repr(C)]
 #[derive(Debug)]
 pub struct JitContext {
-    /// User cycles; read at block entry, written at every exit and chain.
-    pub cycles: u64,
+    /// User cycles left under `cycle_limit` (negative once paging has
+    /// passed it): set before an entry, written at every exit. The user
+    /// cycle count is the limit minus this.
+    pub budget: i64,
     /// A block runs only if all its instructions fit under this count: the
     /// run's limit or the segment's, whichever comes first.
     pub cycle_limit: u64,
@@ -76,7 +78,7 @@ pub struct JitContext {
 impl Default for JitContext {
     fn default() -> Self {
         Self {
-            cycles: 0,
+            budget: 0,
             cycle_limit: 0,
             pc: 0,
             exit: 0,
@@ -95,8 +97,8 @@ impl Default for JitContext {
 /// Byte offsets of the fields, for the code generator.
 pub mod offsets {
     use super::*;
-    /// `cycles`.
-    pub const CYCLES: i32 = offset_of!(JitContext, cycles) as i32;
+    /// `budget`.
+    pub const BUDGET: i32 = offset_of!(JitContext, budget) as i32;
     /// `cycle_limit`.
     pub const CYCLE_LIMIT: i32 = offset_of!(JitContext, cycle_limit) as i32;
     /// `pc`.

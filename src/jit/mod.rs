@@ -202,13 +202,14 @@ impl JitEngine {
         code: cache::Code,
         limit: u64,
     ) -> Result<u64, Stop> {
+        // (Translated code counts down from the limit as a signed budget,
+        // so no limit is beyond i64::MAX.)
+        let cycle_limit = limit
+            .min(m.cycle_model.segment_cycle_limit())
+            .min(i64::MAX as u64);
         let context = JitContext {
-            cycles: m.user_cycles,
-            // (Translated code counts down from the limit as a signed
-            // budget, so no limit is beyond i64::MAX.)
-            cycle_limit: limit
-                .min(m.cycle_model.segment_cycle_limit())
-                .min(i64::MAX as u64),
+            budget: cycle_limit as i64 - m.user_cycles as i64,
+            cycle_limit,
             pc: m.pc,
             segment_tag: m.cycle_model.segment_tag(),
             guest_memory: m.mem.base_ptr(),
@@ -233,9 +234,10 @@ impl JitEngine {
             at.read()
         };
         self.stats.entries += 1;
-        let ran = ctx.cycles - m.user_cycles;
+        let cycles = (ctx.cycle_limit as i64 - ctx.budget) as u64;
+        let ran = cycles - m.user_cycles;
         self.stats.translated_cycles += ran;
-        m.user_cycles = ctx.cycles;
+        m.user_cycles = cycles;
         m.pc = ctx.pc;
         match Exit::from_u32(ctx.exit) {
             Exit::Jump => Ok(ran),

@@ -724,14 +724,6 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().store(flags(), value, self.ctx, offset);
     }
 
-    /// The cycle count after `completed` instructions of this iteration
-    /// (for exits: it reads the limit from the context).
-    fn cycles_after(&mut self, completed: usize) -> Value {
-        let limit = self.load_cycle_limit();
-        let budget = self.budget_after(completed);
-        self.b.ins().isub(limit, budget)
-    }
-
     fn load_cycle_limit(&mut self) -> Value {
         self.b
             .ins()
@@ -744,21 +736,42 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.add_imm(budget, -(completed as i64))
     }
 
-    /// Writes back registers and the cycle count after `completed` instructions.
+    /// Writes back registers and the cycle budget after `completed`
+    /// instructions (Rust derives the count from it).
     fn commit(&mut self, completed: usize) {
         self.write_back();
-        let cycles = self.cycles_after(completed);
+        self.store_budget(completed);
+    }
+
+    fn store_budget(&mut self, completed: usize) {
+        let budget = self.budget_after(completed);
         self.b
             .ins()
-            .store(flags(), cycles, self.ctx, offsets::CYCLES);
+            .store(flags(), budget, self.ctx, offsets::BUDGET);
     }
 
     /// Leaves translated code with `exit` at `pc`.
     fn exit(&mut self, exit: Exit, pc: Value, completed: usize) {
         self.commit(completed);
-        self.store_ctx_u32(pc, offsets::PC);
-        let code = self.u32_const(exit as u32);
-        self.store_ctx_u32(code, offsets::EXIT);
+        self.leave(exit, pc);
+    }
+
+    /// Stores where Rust goes on and why, and returns to it.
+    fn leave(&mut self, exit: Exit, pc: Value) {
+        const { assert!(offsets::EXIT == offsets::PC + 4) };
+        match self.known_u32(pc) {
+            // (Adjacent words: one store.)
+            Some(pc) => {
+                let both = (exit as i64) << 32 | i64::from(pc);
+                let both = self.b.ins().iconst(types::I64, both);
+                self.b.ins().store(flags(), both, self.ctx, offsets::PC);
+            }
+            None => {
+                self.store_ctx_u32(pc, offsets::PC);
+                let code = self.u32_const(exit as u32);
+                self.store_ctx_u32(code, offsets::EXIT);
+            }
+        }
         self.b.ins().return_(&[]);
     }
 
@@ -934,14 +947,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.switch_to_block(miss);
         self.b.seal_block(miss);
         self.b.set_cold_block(miss);
-        let cycles = self.cycles_after(completed);
-        self.b
-            .ins()
-            .store(flags(), cycles, self.ctx, offsets::CYCLES);
-        self.store_ctx_u32(target, offsets::PC);
-        let exit_code = self.u32_const(Exit::Jump as u32);
-        self.store_ctx_u32(exit_code, offsets::EXIT);
-        self.b.ins().return_(&[]);
+        self.store_budget(completed);
+        self.leave(Exit::Jump, target);
     }
 
     /// Goes on in the translated code `code` with `budget` cycles left.
