@@ -1,7 +1,11 @@
 //! Guest memory: the whole 32-bit address space as one reserved anonymous
 //! mapping, so that a guest address is an offset from one base pointer and
 //! only touched pages cost RAM. The register files live here too, at their
-//! contract addresses.
+//! contract addresses. Past the guest's last byte, where no 32-bit address
+//! reaches, the same mapping holds a host-only page (the JIT keeps its
+//! context there) and a table (the cycle model keeps its page states
+//! there): translated code reaches both, and the register files, at small
+//! offsets from the context pointer.
 //!
 //! Memory also knows which words hold translated code (one byte per guest
 //! word, in a second lazily-committed mapping): a store to such a word is
