@@ -25,10 +25,17 @@
 use serde::Serialize;
 
 use crate::memory::HostTable;
-use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES};
+use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES, USER_END, USER_START};
 
 /// Pages in the 4 GiB address space: the leaves of the page tree.
 const PAGES: u32 = 1 << 22;
+/// The pages user mode may access: USER_START's to USER_END's.
+const USER_PAGES: std::ops::Range<u32> = USER_START / PAGE_BYTES..USER_END / PAGE_BYTES;
+/// Bytes of the user-mode view of the page states (see
+/// `CycleModel::user_page_states_ptr`): indices up to 2^24.
+const USER_VIEW_BYTES: usize = 1 << 24;
+/// Bytes of both page-state tables.
+pub const PAGE_TABLES_BYTES: usize = PAGES as usize + USER_VIEW_BYTES;
 /// Cycles to page one page in (or out).
 pub const PAGE_CYCLES: u32 = 322;
 /// Cycles to load (or store) one not-yet-loaded page-tree node.
@@ -123,7 +130,9 @@ pub struct CycleModel {
     epoch: u32,
     /// Each page's state in this segment for translated code: the leaves
     /// of `states` (0 unloaded, 1 loaded, 2 dirty), but
-    /// [`PAGE_DIRTY_WATCHED`] for a dirty page in `watched`.
+    /// [`PAGE_DIRTY_WATCHED`] for a dirty page in `watched`; then the
+    /// user-mode view of them (see `user_page_states_ptr`). Written through
+    /// `set_page_state` only, which keeps the two in step.
     page_states: HostTable,
     /// Pages the JIT watches stores to (non-zero: they hold translated code).
     watched: Vec<u8>,
@@ -173,7 +182,7 @@ impl CycleModel {
             threshold: (1 << po2) - max_insn_cycles(po2),
             // Zeroed allocation: the OS hands out pages as they are touched.
             states: vec![0; 2 * PAGES as usize],
-            page_states: HostTable::new(PAGES as usize)
+            page_states: HostTable::new(PAGE_TABLES_BYTES)
                 .unwrap_or_else(|error| panic!("cannot map the page-state table: {error}")),
             watched: vec![0; PAGES as usize],
             ..Self::user_only()
@@ -264,11 +273,12 @@ impl CycleModel {
                     self.pages_in_state.push(page);
                 }
                 let watched = goal == Access::Write as u32 && self.watched[page as usize] != 0;
-                self.page_states[page as usize] = if watched {
+                let byte = if watched {
                     PAGE_DIRTY_WATCHED
                 } else {
                     goal as u8
                 };
+                self.set_page_state(page as usize, byte);
             }
             node /= 2;
         }
@@ -327,16 +337,40 @@ impl CycleModel {
 
     /// Keeps the page states in `table` from now on (see
     /// `GuestMemory::take_host_table`), if the model is on and the table
-    /// has a byte for every page.
-    pub fn place_page_states(&mut self, mut table: HostTable) {
-        if !self.enabled || table.len() != PAGES as usize {
+    /// has room for them.
+    pub fn place_page_states(&mut self, table: HostTable) {
+        if !self.enabled || table.len() < PAGE_TABLES_BYTES {
             return;
         }
+        let old = std::mem::replace(&mut self.page_states, table);
         // (Only these are non-zero.)
-        for &page in &self.pages_in_state {
-            table[page as usize] = self.page_states[page as usize];
+        for page in self.pages_in_state.clone() {
+            self.set_page_state(page as usize, old[page as usize]);
         }
-        self.page_states = table;
+    }
+
+    /// Sets a page's byte in the page-state table, and in the user-mode
+    /// view for a page user mode may access.
+    fn set_page_state(&mut self, page: usize, byte: u8) {
+        self.page_states[page] = byte;
+        if USER_PAGES.contains(&(page as u32)) {
+            self.page_states[PAGES as usize + page] = byte;
+        }
+    }
+
+    /// Host address of the user-mode view of the page states (null when
+    /// the model is off): for an access of `2^shift` bytes at `addr`, the
+    /// byte at `addr.rotate_right(shift) >> (10 - shift)` is the page's
+    /// state if user mode may make that access (in user memory and
+    /// aligned: the index is then the page's number), and 0, as for an
+    /// unloaded page, if not (a misaligned access's index is past the
+    /// pages). One load then checks an access and its page.
+    pub fn user_page_states_ptr(&self) -> *const u8 {
+        if self.enabled {
+            self.page_states[PAGES as usize..].as_ptr()
+        } else {
+            std::ptr::null()
+        }
     }
 
     /// Watches stores to the pages of `start..end` (a non-empty range;
@@ -346,7 +380,7 @@ impl CycleModel {
             for page in (start / PAGE_BYTES..=(end - 1) / PAGE_BYTES).map(|p| p as usize) {
                 self.watched[page] = 1;
                 if self.page_states[page] == Access::Write as u8 {
-                    self.page_states[page] = PAGE_DIRTY_WATCHED;
+                    self.set_page_state(page, PAGE_DIRTY_WATCHED);
                 }
             }
         }
@@ -359,7 +393,7 @@ impl CycleModel {
             for page in first..first + (4096 / PAGE_BYTES) as usize {
                 self.watched[page] = 0;
                 if self.page_states[page] == PAGE_DIRTY_WATCHED {
-                    self.page_states[page] = Access::Write as u8;
+                    self.set_page_state(page, Access::Write as u8);
                 }
             }
         }
@@ -376,9 +410,10 @@ impl CycleModel {
     }
 
     fn start_segment(&mut self, user_cycles: u64) {
-        for page in self.pages_in_state.drain(..) {
-            self.page_states[page as usize] = 0;
+        for i in 0..self.pages_in_state.len() {
+            self.set_page_state(self.pages_in_state[i] as usize, 0);
         }
+        self.pages_in_state.clear();
         self.epoch += 1;
         if self.epoch >= 1 << 30 {
             // Tags would overflow: forget them all and count again.
@@ -493,6 +528,36 @@ mod tests {
         model.access(0x4_0000, Access::Read);
         assert_eq!(byte(&model, 0x4_0000), 1);
         assert!(model.is_loaded(0x4_0000));
+    }
+
+    #[test]
+    fn the_user_view_reads_a_user_access_page_state_and_zero_otherwise() {
+        let mut model = CycleModel::new(14);
+        // What translated code reads for an access of 2^shift bytes.
+        let view = |model: &CycleModel, addr: u32, shift: u32| {
+            let index = addr.rotate_right(shift) >> (10 - shift);
+            // SAFETY: the view is USER_VIEW_BYTES long and indices are below 2^24.
+            unsafe { *model.user_page_states_ptr().add(index as usize) }
+        };
+        model.access(0x3_0400, Access::Write);
+        model.access(0x4_0000, Access::Read);
+        model.access(0xc000_1000, Access::Write);
+        model.access(0x8000, Access::Read);
+        assert_eq!(view(&model, 0x3_0400, 2), 2);
+        assert_eq!(view(&model, 0x3_07fe, 1), 2);
+        assert_eq!(view(&model, 0x4_03ff, 0), 1);
+        // Misaligned, or outside user memory: 0, whatever the page's state.
+        assert_eq!(view(&model, 0x3_0402, 2), 0);
+        assert_eq!(view(&model, 0x3_0401, 1), 0);
+        assert_eq!(view(&model, 0xc000_1000, 2), 0);
+        assert_eq!(view(&model, 0x8000, 2), 0);
+        model.watch_pages(0x3_0400, 0x3_0404);
+        assert_eq!(view(&model, 0x3_0400, 2), PAGE_DIRTY_WATCHED);
+        model.unwatch_4k_page(0x3_0400);
+        assert_eq!(view(&model, 0x3_0400, 2), 2);
+        model.split(100);
+        assert_eq!(view(&model, 0x3_0400, 2), 0);
+        assert_eq!(view(&model, 0x4_0000, 0), 0);
     }
 
     #[test]

@@ -21,9 +21,10 @@ pub const SPACE_BYTES: usize = 1 << 32;
 /// Host-only bytes mapped just past the guest's last byte (see
 /// `GuestMemory::host_tail_ptr`).
 pub const HOST_TAIL_BYTES: usize = 4096;
-/// Bytes mapped after the host tail for a table of a byte per 1 KiB guest
-/// page (see `GuestMemory::take_host_table`).
-pub const HOST_TABLE_BYTES: usize = SPACE_BYTES >> 10;
+/// Bytes mapped after the host tail for tables translated code reads (see
+/// `GuestMemory::take_host_table`): room for the cycle model's page states
+/// (a byte per 1 KiB page, and a user-mode view of 16 MiB).
+pub const HOST_TABLE_BYTES: usize = 32 << 20;
 /// log2 of the bytes one code-page flag stands for.
 pub const CODE_PAGE_SHIFT: u32 = 10;
 

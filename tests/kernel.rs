@@ -18,6 +18,12 @@ fn every_user_trap_is_reported_by_the_kernel() {
         ("load-fault", TrapCause::LoadAccessFault),
         ("misaligned-store", TrapCause::StoreAddressMisaligned),
         ("store-fault", TrapCause::StoreAccessFault),
+        // The same from a loop that has run before: on the JIT, from
+        // translated code, whose checks of an access wait for its page's.
+        ("late-misaligned-load", TrapCause::LoadAddressMisaligned),
+        ("late-load-fault", TrapCause::LoadAccessFault),
+        ("late-misaligned-store", TrapCause::StoreAddressMisaligned),
+        ("late-store-fault", TrapCause::StoreAccessFault),
     ];
     for (arg, cause) in cases {
         let report = GuestRun::new("trap").args(&[arg]).run();
@@ -42,10 +48,19 @@ fn every_user_trap_is_reported_by_the_kernel() {
         );
         let error = report.error.as_deref().unwrap();
         assert!(error.contains(&format!("{cause:?}")), "{error}");
+        let function = if arg.starts_with("late-") {
+            "<late_access+0x"
+        } else {
+            "<main+0x"
+        };
         assert!(
-            error.contains("<main+0x") || cause == TrapCause::InstructionFault,
+            error.contains(function) || cause == TrapCause::InstructionFault,
             "{error}"
         );
+        if arg.starts_with("late-") {
+            let jit = report.jit.as_ref().expect("JIT statistics");
+            assert!(jit.translated_cycles > 0, "{arg}: {jit:?}");
+        }
     }
 }
 

@@ -138,6 +138,10 @@ fn user_traps_stop_both_under_the_reference_kernel() {
         "load-fault",
         "misaligned-store",
         "store-fault",
+        "late-misaligned-load",
+        "late-load-fault",
+        "late-misaligned-store",
+        "late-store-fault",
         "panic",
     ] {
         let run = GuestRun::new("trap").args(&[what]);

@@ -317,6 +317,10 @@ impl JitEngine {
                 .cycle_model
                 .enabled()
                 .then(|| m.cycle_model.page_states_ptr() as i64),
+            user_page_states: m
+                .cycle_model
+                .enabled()
+                .then(|| m.cycle_model.user_page_states_ptr() as i64),
             successor_slots,
             jump_cache: (ends_in_jalr && self.options.chain).then(|| {
                 let mut cache = Box::new(EMPTY_JUMP_CACHE);

@@ -377,6 +377,9 @@ pub struct Env {
     /// current segment (see `CycleModel::page_states_ptr`), when paging is
     /// modelled.
     pub page_states: Option<i64>,
+    /// Host address of its user-mode view (see
+    /// `CycleModel::user_page_states_ptr`), when paging is modelled.
+    pub user_page_states: Option<i64>,
     /// The code-table slots of the block's static successors.
     pub successor_slots: Vec<(u32, i64)>,
     /// Host address of this block's jump cache (for a final JALR): the key
@@ -481,10 +484,18 @@ enum PageOf {
     /// A load, a store or a jump target computed at run time.
     Dynamic(Value),
     /// A load or store that passed its access check, as the check left its
-    /// address: `rotated` is `addr - USER_START` shifted right by `shift`
+    /// address: `rotated` is `addr - USER_START` rotated right by `shift`
     /// (the access size's log2), so its page is `rotated >> (10 - shift)`
     /// pages past USER_START's (no copy of the address is needed).
     Checked { rotated: Value, shift: u32 },
+    /// A single user-mode load or store of `2^shift` bytes whose address,
+    /// rotated right by `shift`, is `rotated`: its index in the user-mode
+    /// view of the page states is `rotated >> (10 - shift)`, its page's
+    /// number if the access is aligned, and past the pages if not; the
+    /// view reads 0 (as for an unloaded page) there and outside user
+    /// memory, so that one load checks the access and its page, and the
+    /// access check waits for the cold path.
+    UserView { rotated: Value, shift: u32 },
 }
 
 const NO_ARGS: &[BlockArg] = &[];
@@ -832,6 +843,11 @@ impl<'a, 'f> Translator<'a, 'f> {
                 let page = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
                 (Some(page), i64::from(USER_START / PAGE_BYTES))
             }
+            PageOf::UserView { rotated, shift } => {
+                let index = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
+                let view = self.user_view().expect("a user-mode block with paging");
+                (Some(index), view - states)
+            }
         };
         let (table, offset) = self.host_table(states + first);
         let slot = match index {
@@ -842,6 +858,14 @@ impl<'a, 'f> Translator<'a, 'f> {
             None => table,
         };
         Some(self.b.ins().uload8(types::I32, flags(), slot, offset))
+    }
+
+    /// The user-mode view of the page states, for a user-mode block when
+    /// paging is modelled.
+    fn user_view(&self) -> Option<i64> {
+        self.env
+            .user_page_states
+            .filter(|_| !self.block.machine_mode)
     }
 
     /// A base and offset that address the host bytes at `addr`: the
@@ -1376,9 +1400,15 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// exit that leaves the group's first access (at `pc`) to the interpreter.
     fn check_group(&mut self, base: Value, group: AccessGroup, pc: u32, completed: usize) {
         let mut bad = Vec::new();
-        for offset in [group.offsets.0, group.offsets.1] {
-            let addr = self.add_imm(base, i64::from(offset));
-            bad.push(self.inaccessible(addr));
+        // In the user-mode view of the page states, a page outside user
+        // memory reads 0, so the page checks of the loads' and stores' ends
+        // (among which are the group's ends) check their range too.
+        let view = self.user_view().is_some();
+        if !view {
+            for offset in [group.offsets.0, group.offsets.1] {
+                let addr = self.add_imm(base, i64::from(offset));
+                bad.push(self.inaccessible(addr));
+            }
         }
         if group.align > 1 {
             let low_bits = self.b.ins().band_imm_u(base, i64::from(group.align - 1));
@@ -1388,7 +1418,15 @@ impl<'a, 'f> Translator<'a, 'f> {
             let Some((lo, hi)) = range else { continue };
             for offset in if lo == hi { vec![lo] } else { vec![lo, hi] } {
                 let addr = self.add_imm(base, i64::from(offset));
-                if let Some(missing) = self.page_missing(PageOf::Dynamic(addr), access) {
+                let page = match view {
+                    // (Bytes: the index is the page's number.)
+                    true => PageOf::UserView {
+                        rotated: addr,
+                        shift: 0,
+                    },
+                    false => PageOf::Dynamic(addr),
+                };
+                if let Some(missing) = self.page_missing(page, access) {
                     bad.push(missing);
                 }
             }
@@ -1411,9 +1449,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.cold_if(any_bad, |t| t.exit_here(Exit::Finish, pc, completed));
     }
 
-    /// Checks a data access of `size` bytes at `addr` with one branch to a
-    /// cold exit (the interpreter raises the trap), then, for a load, its
-    /// page state; returns the checked access's page.
+    /// Checks a single access of `size` bytes at `addr`: range and
+    /// alignment, with a cold exit (the interpreter raises the trap), then,
+    /// for a load, its page state; returns the checked access's page. In
+    /// user mode with paging modelled, one load from the user-mode view of
+    /// the page states does both (see `PageOf::UserView`).
     fn check_access(
         &mut self,
         addr: Value,
@@ -1422,10 +1462,43 @@ impl<'a, 'f> Translator<'a, 'f> {
         pc: u32,
         completed: usize,
     ) -> PageOf {
-        // One compare for both checks: rotating the offset into the allowed
-        // range right by log2(size) moves misaligned low bits to the top, so
-        // that a misaligned address compares above any limit.
         let shift = size.trailing_zeros();
+        let page = if self.user_view().is_some() {
+            let rotated = self.rotate(addr, shift);
+            PageOf::UserView { rotated, shift }
+        } else {
+            let rotated = self.check_bounds(addr, shift, pc, completed);
+            PageOf::Checked { rotated, shift }
+        };
+        if store {
+            // (A single store checks its page where it looks for translated
+            // code: see `store_looking`.)
+            return page;
+        }
+        if let Some(missing) = self.page_missing(page, Access::Read) {
+            self.cold_detour(missing, |t| {
+                t.check_deferred_bounds(page, addr, pc, completed);
+                t.page_in(addr, Access::Read, pc, completed)
+            });
+        }
+        page
+    }
+
+    /// `value` rotated right by `shift` bits (none: `value`).
+    fn rotate(&mut self, value: Value, shift: u32) -> Value {
+        if shift > 0 {
+            self.b.ins().rotr_imm_u(value, i64::from(shift))
+        } else {
+            value
+        }
+    }
+
+    /// Leaves an access of `2^shift` bytes at `addr` (the `completed`th
+    /// instruction, at `pc`) to the interpreter, which faults, if it is out
+    /// of the mode's range or misaligned; returns the offset into the range
+    /// rotated right by `shift`. One compare for both: the rotation moves
+    /// misaligned low bits to the top, above any limit.
+    fn check_bounds(&mut self, addr: Value, shift: u32, pc: u32, completed: usize) -> Value {
         let allowed_end = if self.block.machine_mode {
             0u32.wrapping_sub(USER_START)
         } else {
@@ -1435,27 +1508,24 @@ impl<'a, 'f> Translator<'a, 'f> {
             .b
             .ins()
             .iadd_imm_u(addr, i64::from(USER_START.wrapping_neg()));
-        let rotated = if shift > 0 {
-            self.b.ins().rotr_imm_u(offset, i64::from(shift))
-        } else {
-            offset
-        };
+        let rotated = self.rotate(offset, shift);
         let limit = i64::from(allowed_end >> shift);
         let bad = self
             .b
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, rotated, limit);
         self.cold_if(bad, |t| t.exit_trap(pc, completed));
-        let page = PageOf::Checked { rotated, shift };
-        if store {
-            // (A single store checks its page where it looks for translated
-            // code: see `store_looking`.)
-            return page;
+        rotated
+    }
+
+    /// On the cold path of a page check of `addr`: the access check, if
+    /// the page's state was read from the user-mode view (which reads 0,
+    /// and so sends here, for an access that is not allowed).
+    fn check_deferred_bounds(&mut self, page: PageOf, addr: Value, pc: u32, completed: usize) {
+        if let PageOf::UserView { shift, .. } = page {
+            self.check_bounds(addr, shift, pc, completed);
+            self.mark_cold();
         }
-        if let Some(missing) = self.page_missing(page, Access::Read) {
-            self.cold_detour(missing, |t| t.page_in(addr, Access::Read, pc, completed));
-        }
-        page
     }
 
     /// The page of `addr` changes state: Rust records the access (without
@@ -1589,7 +1659,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             .icmp_imm_u(IntCC::NotEqual, state, Access::Write as i64);
         let after = self.b.create_block();
         self.cold_if(busy, |t| {
-            // (Not dirty, or dirty and watched.)
+            // (Not dirty, or dirty and watched; or not allowed.)
+            t.check_deferred_bounds(page, addr, pc, completed);
             let missing =
                 t.b.ins()
                     .icmp_imm_u(IntCC::UnsignedLessThan, state, Access::Write as i64);
