@@ -1170,6 +1170,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         let table = JumpTableData::new(targets[0], &targets);
         let table = self.b.create_jump_table(table);
         self.b.ins().br_table(entry, table);
+        // Nothing has run yet: the registers hold what memory does, so an
+        // exit here stores none of them.
+        let dirty = std::mem::replace(&mut self.dirty, [false; 33]);
         for ((entry, label), (block, &checks)) in
             entries.into_iter().zip(self.blocks.iter().zip(checked))
         {
@@ -1181,6 +1184,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
             self.b.ins().jump(label, NO_ARGS);
         }
+        self.dirty = dirty;
     }
 
     /// Where the function goes on at `target` without leaving: when it is
