@@ -28,7 +28,7 @@ use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
 pub use translate::MAX_BLOCK_INSNS;
-use translate::{discover_loop, discover_trace, shares_entries, Env, GuestBlock, Shape};
+use translate::{discover_loop_from_top, discover_trace, shares_entries, Env, GuestBlock, Shape};
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 400;
@@ -263,7 +263,8 @@ impl JitEngine {
         *count >= self.options.threshold && m.user_cycles >= self.options.warmup_cycles
     }
 
-    /// Translates the block at the pc; false if it cannot be.
+    /// Translates the block at the pc (or the loop holding it, headed
+    /// elsewhere: see `discover_loop_from_top`); false if it cannot be.
     fn translate(&mut self, m: &mut Machine) -> bool {
         if let Some(&(code, index)) = self.loop_entries.get(&(m.machine_mode(), m.pc)) {
             return self.add_loop_entry(m, code, index);
@@ -274,7 +275,7 @@ impl JitEngine {
             return false;
         };
         let blocks = if self.options.loops {
-            discover_loop(&m.mem, head)
+            discover_loop_from_top(&m.mem, head)
         } else {
             vec![head]
         };

@@ -223,6 +223,28 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
     blocks
 }
 
+/// The loop `discover_loop` finds through `block`, headed instead by its
+/// lowest block when both loops share entries (see `shares_entries`) and
+/// the lowest block's holds `block` too. Compilers lay a loop out from its
+/// top and come into it there, so entries from outside (modexp's multiply
+/// loops, once per pass of the loop around them) then go straight to the
+/// loop's code rather than through an entry stub and the dispatch: modexp
+/// 17.4 -> 16.7 ms. `block` gets an entry stub at its next entry.
+pub fn discover_loop_from_top(mem: &GuestMemory, block: GuestBlock) -> Vec<GuestBlock> {
+    let (mode, pc) = (block.machine_mode, block.start);
+    let blocks = discover_loop(mem, block);
+    let top = blocks.iter().map(|b| b.start).min().unwrap_or(pc);
+    if top == pc || !shares_entries(&blocks) {
+        return blocks;
+    }
+    match GuestBlock::discover(mem, mode, top).map(|head| discover_loop(mem, head)) {
+        Some(from_top) if shares_entries(&from_top) && from_top.iter().any(|b| b.start == pc) => {
+            from_top
+        }
+        _ => blocks,
+    }
+}
+
 /// Whether a loop translation can also be entered at its inner blocks,
 /// through entry stubs (see `Compiler::compile_entry`), instead of their
 /// being translated as loops of their own when the interpreter enters the
