@@ -834,7 +834,13 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// paging is not modelled).
     fn page_missing(&mut self, page: PageOf, access: Access) -> Option<Value> {
         let state = self.page_state(page)?;
-        Some(match access {
+        Some(self.state_missing(state, access))
+    }
+
+    /// Whether a page whose state byte is `state` is not yet in the state
+    /// `access` leaves it in, or, for a store, holds translated code.
+    fn state_missing(&mut self, state: Value, access: Access) -> Value {
+        match access {
             Access::Read => {
                 self.b
                     .ins()
@@ -845,7 +851,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 .b
                 .ins()
                 .icmp_imm_u(IntCC::NotEqual, state, Access::Write as i64),
-        })
+        }
     }
 
     /// The state byte of a page in this segment (see
@@ -858,20 +864,22 @@ impl<'a, 'f> Translator<'a, 'f> {
             PageOf::Dynamic(addr) => self.known_u32(addr).map_or(page, PageOf::Static),
             page => page,
         };
-        let (index, first) = match page {
-            PageOf::Static(addr) => (None, i64::from(addr / PAGE_BYTES)),
-            PageOf::Dynamic(addr) => (Some(self.b.ins().ushr_imm_u(addr, 10)), 0),
+        // The index computed at run time, and the host address of the byte
+        // it is counted from.
+        let (index, from) = match page {
+            PageOf::Static(addr) => (None, states + i64::from(addr / PAGE_BYTES)),
+            PageOf::Dynamic(addr) => (Some(self.b.ins().ushr_imm_u(addr, 10)), states),
             PageOf::Checked { rotated, shift } => {
                 let page = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
-                (Some(page), i64::from(USER_START / PAGE_BYTES))
+                (Some(page), states + i64::from(USER_START / PAGE_BYTES))
             }
             PageOf::UserView { rotated, shift } => {
                 let index = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
                 let view = self.user_view().expect("a user-mode block with paging");
-                (Some(index), view - states)
+                (Some(index), view)
             }
         };
-        let (table, offset) = self.host_table(states + first);
+        let (table, offset) = self.host_table(from);
         let slot = match index {
             Some(index) => {
                 let index = self.b.ins().uextend(types::I64, index);
@@ -1679,10 +1687,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         completed: usize,
     ) {
         let state = self.page_state(page).expect("paging is modelled");
-        let busy = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, state, Access::Write as i64);
+        let busy = self.state_missing(state, Access::Write);
         let after = self.b.create_block();
         self.cold_if(busy, |t| {
             // (Not dirty, or dirty and watched; or not allowed.)
