@@ -180,6 +180,17 @@ impl Opcode {
         self.form() == Form::Store
     }
 
+    /// Whether the instruction only computes a value into `rd` from its
+    /// registers and immediate (ALU, M extension, LUI, AUIPC): it cannot
+    /// trap, touch memory or change the pc.
+    pub fn only_computes(self) -> bool {
+        match self.form() {
+            Form::RegReg | Form::Upper => true,
+            Form::RegImm => self != Opcode::Jalr,
+            _ => false,
+        }
+    }
+
     /// Whether the instruction writes its `rd` register.
     pub fn writes_rd(self) -> bool {
         matches!(

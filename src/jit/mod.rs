@@ -93,8 +93,10 @@ pub struct JitStats {
     pub translated_cycles: u64,
 }
 
+/// A JALR's jump cache (see `Env::jump_cache`): (key, code) pairs.
+type JumpCache = [[u64; 2]; translate::JUMP_CACHE_ENTRIES];
 /// A jump cache that matches no jump (no segment tag is all ones).
-const EMPTY_JUMP_CACHE: [u64; 2] = [u64::MAX, 0];
+const EMPTY_JUMP_CACHE: JumpCache = [[u64::MAX, 0]; translate::JUMP_CACHE_ENTRIES];
 
 /// Marks a block start that cannot be translated.
 const UNTRANSLATABLE: u32 = u32::MAX;
@@ -116,7 +118,7 @@ pub struct JitEngine {
     /// The jump caches of translated JALRs: (key, code) pairs at fixed
     /// addresses, emptied whenever a translation is dropped.
     #[allow(clippy::vec_box, reason = "translated code holds their addresses")]
-    jump_caches: Vec<Box<[u64; 2]>>,
+    jump_caches: Vec<Box<JumpCache>>,
     /// The inner blocks of translated loops: the loop's code and the
     /// block's index in it (see `Compiler::compile_entry`).
     loop_entries: HashMap<(bool, u32), (cache::Code, u32)>,

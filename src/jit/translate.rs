@@ -129,6 +129,35 @@ impl GuestBlock {
     }
 }
 
+/// For each instruction of the block of `insns` at `start`: whether it
+/// only computes a value into a register that a later instruction of the
+/// block overwrites with nothing between that could leave translated code
+/// (only computing instructions, none at the start of a page, where the
+/// page is checked). The register file then need not see the value: a
+/// block stores the registers it writes (see `Translator::dirty`) only so
+/// that any way out finds them there. (`sll a4, a4, 2; add a4, a1, a4` is
+/// how compilers index arrays.)
+fn overwritten_in_place(insns: &[Instruction], start: u32) -> Vec<bool> {
+    let starts_page = |k: usize| (start + 4 * k as u32).is_multiple_of(PAGE_BYTES);
+    (0..insns.len())
+        .map(|i| {
+            let rd = insns[i].rd;
+            if !insns[i].op.only_computes() || rd == 0 {
+                return false;
+            }
+            for (j, later) in insns.iter().enumerate().skip(i + 1) {
+                if !later.op.only_computes() || starts_page(j) {
+                    return false;
+                }
+                if later.rd == rd {
+                    return true;
+                }
+            }
+            false
+        })
+        .collect()
+}
+
 /// Most blocks in one loop translated as one function.
 pub const MAX_LOOP_BLOCKS: usize = 16;
 
@@ -404,11 +433,19 @@ pub struct Env {
     pub user_page_states: Option<i64>,
     /// The code-table slots of the block's static successors.
     pub successor_slots: Vec<(u32, i64)>,
-    /// Host address of this block's jump cache (for a final JALR): the key
-    /// `segment_tag << 32 | target` of the last target taken, then its
-    /// code. A key names the segment, so a hit needs no page check.
+    /// Host address of this block's jump cache (for a final JALR):
+    /// [`JUMP_CACHE_ENTRIES`] entries, each the key `segment_tag << 32 |
+    /// target` of the last target taken with the entry's word-address bits,
+    /// then its code. A key names the segment, so a hit needs no page check.
     pub jump_cache: Option<i64>,
 }
+
+/// Entries of a JALR's jump cache (a power of two): enough for the cases of
+/// a `switch` dispatch or the call sites a function returns to.
+pub const JUMP_CACHE_ENTRIES: usize = 1 << JUMP_CACHE_BITS;
+const JUMP_CACHE_BITS: i64 = 4;
+/// Fibonacci hashing's multiplier (2^32 / the golden ratio).
+const JUMP_CACHE_HASH: u32 = 0x9e37_79b9;
 
 /// How the address of a load or store is checked.
 #[derive(Clone, Copy, Debug)]
@@ -577,6 +614,10 @@ pub struct Translator<'a, 'f> {
     /// when it leaves (a block stores each register as it writes it, so
     /// that its many exits store nothing but the pc and cycle count).
     dirty: [bool; 33],
+    /// Whether the instruction being translated writes a value that the
+    /// block overwrites before it could leave (see `overwritten_in_place`),
+    /// so that a block need not store it.
+    value_overwritten: bool,
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
@@ -649,6 +690,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             vars,
             loaded: [false; 33],
             dirty: [false; 33],
+            value_overwritten: false,
         }
     }
 
@@ -736,7 +778,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.loaded[idx] = true;
         // See `dirty`.
         if self.loop_targets.is_empty() {
-            self.store_reg_to_memory(idx, value);
+            if !self.value_overwritten {
+                self.store_reg_to_memory(idx, value);
+            }
         } else {
             self.dirty[idx] = true;
         }
@@ -1124,11 +1168,13 @@ impl<'a, 'f> Translator<'a, 'f> {
         if self.checks_limit {
             self.check_limit(block.start);
         }
+        let overwritten = overwritten_in_place(&block.insns, block.start);
         for (k, insn) in block.insns.iter().enumerate() {
             let pc = block.start + 4 * k as u32;
             if k > 0 && k < translated_len && pc.is_multiple_of(PAGE_BYTES) {
                 self.check_page(PageOf::Static(pc), Access::Read, pc, k, Exit::Finish);
             }
+            self.value_overwritten = overwritten[k];
             use Opcode::*;
             match insn.op {
                 Add | Sub | Sll | Slt | Sltu | Xor | Srl | Sra | Or | And | Mul | Mulh | Mulhsu
@@ -1144,6 +1190,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 Illegal => unreachable!("blocks hold no illegal instructions"),
             }
         }
+        self.value_overwritten = false;
         self.continue_static(block.end(), block.insns.len());
     }
 
@@ -1780,7 +1827,18 @@ impl<'a, 'f> Translator<'a, 'f> {
         let high = self.b.ins().ishl_imm_u(segment, 32);
         let low = self.b.ins().uextend(types::I64, target);
         let key = self.b.ins().bor(high, low);
+        // The target's entry: the top bits of a multiplicative hash (the
+        // cases of a `switch` lie a power of two apart often), as the
+        // offset of a 16-byte entry.
+        let hash = self.b.ins().imul_imm_u(target, i64::from(JUMP_CACHE_HASH));
+        let entry_offset = self.b.ins().ushr_imm_u(hash, 32 - 4 - JUMP_CACHE_BITS);
+        let entry_offset = self
+            .b
+            .ins()
+            .band_imm_u(entry_offset, ((JUMP_CACHE_ENTRIES - 1) << 4) as i64);
+        let entry_offset = self.b.ins().uextend(types::I64, entry_offset);
         let cache = self.b.ins().iconst(types::I64, cache);
+        let cache = self.b.ins().iadd(cache, entry_offset);
         let cached_key = self.b.ins().load(types::I64, flags(), cache, 0);
         let hit = self.b.ins().icmp(IntCC::Equal, key, cached_key);
         let hit_block = self.b.create_block();
@@ -1832,6 +1890,29 @@ mod tests {
         let lens: Vec<usize> = blocks.iter().map(|b| b.insns.len()).collect();
         assert_eq!(lens, [2, 2, 1]);
         assert_eq!(blocks[2].static_successors(), [USER_START + 0xc]);
+    }
+
+    #[test]
+    fn a_value_overwritten_before_any_way_out_is_not_stored() {
+        // slli a4,a4,2; add a4,a1,a4; lw a5,0(a4); slli a4,a2,2; addi a4,a4,272
+        let insns = [
+            0x0027_1713,
+            0x00e5_8733,
+            0x0007_2783,
+            0x0026_1713,
+            0x1107_0713,
+        ]
+        .map(decode);
+        // (The load may leave before it writes: the add's a4 must be stored.)
+        assert_eq!(
+            overwritten_in_place(&insns, USER_START),
+            [true, false, false, true, false]
+        );
+        // The page check before an instruction at a page's start may leave.
+        assert_eq!(
+            overwritten_in_place(&insns, USER_START + PAGE_BYTES - 4),
+            [false, false, false, true, false]
+        );
     }
 
     #[test]
