@@ -56,8 +56,6 @@ pub struct JitContext {
     pub exit: u32,
     /// The address an [`Exit::CodeWritten`] store wrote.
     pub written_addr: u32,
-    /// Names the current segment (`CycleModel::segment_tag`), for jump caches.
-    pub segment_tag: u32,
     /// Host address of guest memory (for translations that keep it in a
     /// register: see `Translator::new`).
     pub guest_memory: *mut u8,
@@ -83,7 +81,6 @@ impl Default for JitContext {
             pc: 0,
             exit: 0,
             written_addr: 0,
-            segment_tag: 0,
             guest_memory: std::ptr::null_mut(),
             memory: std::ptr::null_mut(),
             cycle_model: std::ptr::null_mut(),
@@ -109,8 +106,6 @@ pub mod offsets {
     pub const WRITTEN_ADDR: i32 = offset_of!(JitContext, written_addr) as i32;
     /// `guest_memory`.
     pub const GUEST_MEMORY: i32 = offset_of!(JitContext, guest_memory) as i32;
-    /// `segment_tag`.
-    pub const SEGMENT_TAG: i32 = offset_of!(JitContext, segment_tag) as i32;
     /// `page_addr`.
     pub const PAGE_ADDR: i32 = offset_of!(JitContext, page_addr) as i32;
     /// `page_access`.

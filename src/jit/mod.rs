@@ -93,9 +93,9 @@ pub struct JitStats {
     pub translated_cycles: u64,
 }
 
-/// A JALR's jump cache (see `Env::jump_cache`): (key, code) pairs.
+/// A JALR's jump cache (see `Env::jump_cache`): (target, code) pairs.
 type JumpCache = [[u64; 2]; translate::JUMP_CACHE_ENTRIES];
-/// A jump cache that matches no jump (no segment tag is all ones).
+/// A jump cache that matches no jump (a JALR target is even).
 const EMPTY_JUMP_CACHE: JumpCache = [[u64::MAX, 0]; translate::JUMP_CACHE_ENTRIES];
 
 /// Marks a block start that cannot be translated.
@@ -115,10 +115,13 @@ pub struct JitEngine {
     options: JitOptions,
     /// Runs what is not translated.
     interpreter: Interpreter,
-    /// The jump caches of translated JALRs: (key, code) pairs at fixed
-    /// addresses, emptied whenever a translation is dropped.
+    /// The jump caches of translated JALRs: (target, code) pairs at fixed
+    /// addresses, emptied whenever a translation is dropped or a segment
+    /// starts (a segment starts with no page loaded).
     #[allow(clippy::vec_box, reason = "translated code holds their addresses")]
     jump_caches: Vec<Box<JumpCache>>,
+    /// The segment (`CycleModel::segment_tag`) the jump caches were filled in.
+    jump_cache_segment: u32,
     /// The inner blocks of translated loops: the loop's code and the
     /// block's index in it (see `Compiler::compile_entry`).
     loop_entries: HashMap<(bool, u32), (cache::Code, u32)>,
@@ -159,6 +162,7 @@ impl JitEngine {
             options,
             interpreter: Interpreter::new(),
             jump_caches: Vec::new(),
+            jump_cache_segment: 0,
             loop_entries: HashMap::new(),
             stats: JitStats::default(),
         }
@@ -204,6 +208,13 @@ impl JitEngine {
         code: cache::Code,
         limit: u64,
     ) -> Result<u64, Stop> {
+        // Segments start only here, in Rust: translated code stops at the
+        // segment's end.
+        let segment = m.cycle_model.segment_tag();
+        if segment != self.jump_cache_segment {
+            self.empty_jump_caches();
+            self.jump_cache_segment = segment;
+        }
         // (Translated code counts down from the limit as a signed budget,
         // so no limit is beyond i64::MAX.)
         let cycle_limit = limit
@@ -213,7 +224,6 @@ impl JitEngine {
             budget: cycle_limit as i64 - m.user_cycles as i64,
             cycle_limit,
             pc: m.pc,
-            segment_tag: m.cycle_model.segment_tag(),
             guest_memory: m.mem.base_ptr(),
             memory: &mut m.mem as *mut GuestMemory,
             cycle_model: &mut m.cycle_model as *mut CycleModel,
@@ -456,6 +466,12 @@ impl JitEngine {
         Ok(steps)
     }
 
+    fn empty_jump_caches(&mut self) {
+        for cache in &mut self.jump_caches {
+            **cache = EMPTY_JUMP_CACHE;
+        }
+    }
+
     /// Drops the translations of the page holding `addr`.
     fn invalidate(&mut self, m: &mut Machine, addr: u32) {
         let spans = self.cache.invalidate_page(addr);
@@ -468,9 +484,7 @@ impl JitEngine {
         m.cycle_model.unwatch_4k_page(addr);
         let page = addr >> 12;
         self.loop_entries.retain(|&(_, pc), _| pc >> 12 != page);
-        for cache in &mut self.jump_caches {
-            **cache = EMPTY_JUMP_CACHE;
-        }
+        self.empty_jump_caches();
         for span in spans {
             self.entry_counts.remove(&(span.machine_mode, span.start));
             self.stats.blocks_invalidated += 1;

@@ -434,9 +434,10 @@ pub struct Env {
     /// The code-table slots of the block's static successors.
     pub successor_slots: Vec<(u32, i64)>,
     /// Host address of this block's jump cache (for a final JALR):
-    /// [`JUMP_CACHE_ENTRIES`] entries, each the key `segment_tag << 32 |
-    /// target` of the last target taken with the entry's word-address bits,
-    /// then its code. A key names the segment, so a hit needs no page check.
+    /// [`JUMP_CACHE_ENTRIES`] entries of 16 bytes, each the last target
+    /// taken with the entry's hash (a 32-bit word) and its code. The engine
+    /// empties the caches when a segment starts, so that a hit needs no
+    /// page check.
     pub jump_cache: Option<i64>,
 }
 
@@ -618,6 +619,10 @@ pub struct Translator<'a, 'f> {
     /// block overwrites before it could leave (see `overwritten_in_place`),
     /// so that a block need not store it.
     value_overwritten: bool,
+    /// The base register value of the current block's access group whose
+    /// host pointer was last computed, and that pointer: the group's
+    /// members share it (see `access_ptr`).
+    group_ptr: Option<(Value, Value)>,
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
@@ -691,6 +696,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             loaded: [false; 33],
             dirty: [false; 33],
             value_overwritten: false,
+            group_ptr: None,
         }
     }
 
@@ -1169,6 +1175,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.check_limit(block.start);
         }
         let overwritten = overwritten_in_place(&block.insns, block.start);
+        // (A pointer computed on one block's path dominates nothing of the next.)
+        self.group_ptr = None;
         for (k, insn) in block.insns.iter().enumerate() {
             let pc = block.start + 4 * k as u32;
             if k > 0 && k < translated_len && pc.is_multiple_of(PAGE_BYTES) {
@@ -1653,7 +1661,17 @@ impl<'a, 'f> Translator<'a, 'f> {
         // the top of the address space, which a small base minus an offset
         // wraps to.)
         if grouped && !self.block.machine_mode {
-            (self.host_ptr(base), insn.imm as i32)
+            // (Computed at the first member, on the block's one hot path,
+            // which every later member's access follows.)
+            let ptr = match self.group_ptr {
+                Some((group_base, ptr)) if group_base == base => ptr,
+                _ => {
+                    let ptr = self.host_ptr(base);
+                    self.group_ptr = Some((base, ptr));
+                    ptr
+                }
+            };
+            (ptr, insn.imm as i32)
         } else {
             (self.host_ptr(addr), 0)
         }
@@ -1818,15 +1836,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         let Some(cache) = self.env.jump_cache.filter(|_| self.env.chain) else {
             return self.continue_at(target, None, false, completed + 1);
         };
-        // The jump cache: the same target as last time, in the same
-        // segment, goes straight to its code.
-        let segment = self
-            .b
-            .ins()
-            .uload32(flags(), self.ctx, offsets::SEGMENT_TAG);
-        let high = self.b.ins().ishl_imm_u(segment, 32);
-        let low = self.b.ins().uextend(types::I64, target);
-        let key = self.b.ins().bor(high, low);
+        // The jump cache: a target taken before in this segment goes
+        // straight to its code.
         // The target's entry: the top bits of a multiplicative hash (the
         // cases of a `switch` lie a power of two apart often), as the
         // offset of a 16-byte entry.
@@ -1839,8 +1850,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         let entry_offset = self.b.ins().uextend(types::I64, entry_offset);
         let cache = self.b.ins().iconst(types::I64, cache);
         let cache = self.b.ins().iadd(cache, entry_offset);
-        let cached_key = self.b.ins().load(types::I64, flags(), cache, 0);
-        let hit = self.b.ins().icmp(IntCC::Equal, key, cached_key);
+        let cached_target = self.b.ins().load(types::I32, flags(), cache, 0);
+        let hit = self.b.ins().icmp(IntCC::Equal, target, cached_target);
         let hit_block = self.b.create_block();
         let miss_block = self.b.create_block();
         self.b
@@ -1854,7 +1865,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.tail_call(code, budget);
         self.b.switch_to_block(miss_block);
         self.b.seal_block(miss_block);
-        self.continue_at_remembering(target, None, false, completed + 1, Some((cache, key)));
+        self.continue_at_remembering(target, None, false, completed + 1, Some((cache, target)));
     }
 }
 
