@@ -705,23 +705,49 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     /// `value + imm`; `value` itself when `imm` is 0 (a register move, an
-    /// exit after no instruction), so that Cranelift has less to fold.
+    /// exit after no instruction), and `x + (c + imm)` when `value` is
+    /// `x + c` (an address off a register just moved, the cycle budget of
+    /// a trace's next block): Cranelift folds neither in traces, which it
+    /// does not optimise (see `Build`).
     fn add_imm(&mut self, value: Value, imm: i64) -> Value {
         if imm == 0 {
-            value
-        } else {
-            self.b.ins().iadd_imm_u(value, imm)
+            return value;
+        }
+        if let Some((x, c)) = self.constant_added(value) {
+            let sum = match self.b.func.dfg.value_type(value) {
+                types::I32 => i64::from((c as u32).wrapping_add(imm as u32)),
+                _ => c.wrapping_add(imm),
+            };
+            return self.add_imm(x, sum);
+        }
+        self.b.ins().iadd_imm_u(value, imm)
+    }
+
+    /// `(x, c)` when `value` is `x + c` for a constant `c`.
+    fn constant_added(&self, value: Value) -> Option<(Value, i64)> {
+        let inst = self.b.func.dfg.value_def(value).inst()?;
+        match self.b.func.dfg.insts[inst] {
+            InstructionData::Binary {
+                opcode: ir::Opcode::Iadd,
+                args: [x, c],
+            } => Some((x, self.known_constant(c)?)),
+            _ => None,
         }
     }
 
     /// The value of `value` when it is a constant of this function.
     fn known_u32(&self, value: Value) -> Option<u32> {
+        self.known_constant(value).map(|c| c as u32)
+    }
+
+    /// The bits of `value` when it is a constant of this function.
+    fn known_constant(&self, value: Value) -> Option<i64> {
         let inst = self.b.func.dfg.value_def(value).inst()?;
         match self.b.func.dfg.insts[inst] {
             InstructionData::UnaryImm {
                 opcode: ir::Opcode::Iconst,
                 imm,
-            } => Some(imm.bits() as u32),
+            } => Some(imm.bits()),
             _ => None,
         }
     }
@@ -1531,11 +1557,21 @@ impl<'a, 'f> Translator<'a, 'f> {
                 bad.push(self.b.ins().icmp_imm_u(IntCC::NotEqual, flag, 0));
             }
         }
-        let any_bad = bad
-            .into_iter()
-            .reduce(|a, b| self.b.ins().bor(a, b))
-            .expect("a group checks its ends");
-        self.cold_if(any_bad, |t| t.exit_here(Exit::Finish, pc, completed));
+        // One branch a check, all to one exit: independent branches, where
+        // or-ing the checks' flags made one chain of them.
+        let exit = self.b.create_block();
+        self.b.set_cold_block(exit);
+        for cond in bad {
+            let hot = self.b.create_block();
+            self.b.ins().brif(cond, exit, NO_ARGS, hot, NO_ARGS);
+            self.b.switch_to_block(hot);
+            self.b.seal_block(hot);
+        }
+        let hot = self.b.current_block().expect("a block is being built");
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        self.exit_here(Exit::Finish, pc, completed);
+        self.b.switch_to_block(hot);
     }
 
     /// Checks a single access of `size` bytes at `addr`: range and
