@@ -63,7 +63,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "jit")]
         engine: EngineArg,
         /// Entries of a block in the interpreter before the JIT translates it
-        /// (default: 400, and nothing is translated in a run's first 10000
+        /// (default: 250, and nothing is translated in a run's first 10000
         /// cycles; with --engine diff, 1).
         #[arg(long, value_name = "N")]
         jit_threshold: Option<u32>,

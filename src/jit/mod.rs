@@ -31,7 +31,7 @@ pub use translate::MAX_BLOCK_INSNS;
 use translate::{discover_loop_from_top, discover_trace, shares_entries, Env, GuestBlock, Shape};
 
 /// Entries of a block before it is translated, by default.
-pub const DEFAULT_THRESHOLD: u32 = 400;
+pub const DEFAULT_THRESHOLD: u32 = 250;
 /// User cycles a run executes before anything is translated, with the
 /// default threshold: Cranelift costs more than a run this short takes to
 /// interpret, and the runtime's bss-clearing loop alone passes the
