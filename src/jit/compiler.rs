@@ -328,6 +328,12 @@ impl Compiler {
         // ZKJIT_LOG=zkjit::jit=trace shows the machine code of every block.
         let show_code = tracing::enabled!(tracing::Level::TRACE);
         self.context.set_disasm(show_code);
+        // ZKJIT_LOG=zkjit::jit::ir=trace shows the IR of every function, as
+        // Cranelift gets it (how a change is checked to emit the same IR).
+        if tracing::enabled!(target: "zkjit::jit::ir", tracing::Level::TRACE) {
+            let ir = self.context.func.display();
+            tracing::trace!(target: "zkjit::jit::ir", "IR of {}:\n{ir}", self.context.func.name);
+        }
         let isa = if build.optimise {
             self.module.isa()
         } else {
