@@ -14,7 +14,8 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use super::cache::Code;
 use super::code_arena::CodeArena;
 use super::context::{offsets, JitContext};
-use super::translate::{Env, GuestBlock, Shape, Translator};
+use super::region::{GuestBlock, Shape};
+use super::translate::{Env, Translator};
 
 type Trampoline = unsafe extern "C" fn(*mut JitContext, Code);
 

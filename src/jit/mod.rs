@@ -6,10 +6,12 @@
 //! the machine's own paths (the interpreter's) handle it. A load or store
 //! that changes a page's state calls the cycle model without leaving.
 
+mod block_plan;
 mod cache;
 mod code_arena;
 mod compiler;
 mod context;
+mod region;
 mod translate;
 
 use std::collections::HashMap;
@@ -27,8 +29,9 @@ use crate::trap::Stop;
 use cache::{BlockSpan, CodeCache};
 use compiler::Compiler;
 use context::{Exit, JitContext};
-pub use translate::MAX_BLOCK_INSNS;
-use translate::{discover_loop_from_top, discover_trace, shares_entries, Env, GuestBlock, Shape};
+pub use region::MAX_BLOCK_INSNS;
+use region::{discover_loop_from_top, discover_trace, shares_entries, GuestBlock, Shape};
+use translate::Env;
 
 /// Entries of a block before it is translated, by default.
 pub const DEFAULT_THRESHOLD: u32 = 250;
@@ -102,7 +105,7 @@ const EMPTY_JUMP_CACHE: JumpCache = [[u64::MAX, 0]; translate::JUMP_CACHE_ENTRIE
 const UNTRANSLATABLE: u32 = u32::MAX;
 /// Blocks the interpreter runs at most, uncounted, after translated code
 /// left it an instruction: as many as a loop translation holds.
-const RESUME_BLOCKS: usize = translate::MAX_LOOP_BLOCKS;
+const RESUME_BLOCKS: usize = region::MAX_LOOP_BLOCKS;
 
 /// The JIT engine of one machine.
 pub struct JitEngine {
