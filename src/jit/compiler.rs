@@ -11,10 +11,10 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 
-use super::cache::Code;
 use super::code_arena::CodeArena;
-use super::context::{offsets, JitContext};
+use super::code_cache::Code;
 use super::region::{GuestBlock, Shape};
+use super::runtime::{offsets, JitContext};
 use super::translate::{Env, Translator};
 
 type Trampoline = unsafe extern "C" fn(*mut JitContext, Code);

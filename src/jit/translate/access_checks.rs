@@ -29,7 +29,7 @@ use crate::cycle_model::Access;
 use crate::decoder::Instruction;
 use crate::interpreter::access_size;
 use crate::jit::block_plan::AccessGroup;
-use crate::jit::context::{offsets, Exit};
+use crate::jit::runtime::{offsets, Exit};
 use crate::memory::CODE_PAGE_SHIFT;
 use crate::platform::{PAGE_BYTES, USER_END, USER_START};
 

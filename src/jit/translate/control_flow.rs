@@ -7,10 +7,11 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
 use super::access_checks::PageOf;
-use super::{flags, Translator, JUMP_CACHE_BITS, JUMP_CACHE_ENTRIES, JUMP_CACHE_HASH, NO_ARGS};
+use super::{flags, Translator, NO_ARGS};
 use crate::cycle_model::Access;
 use crate::decoder::{Instruction, Opcode};
-use crate::jit::context::Exit;
+use crate::jit::jump_cache::{JUMP_CACHE_BITS, JUMP_CACHE_ENTRIES, JUMP_CACHE_HASH};
+use crate::jit::runtime::Exit;
 use crate::platform::PAGE_BYTES;
 
 impl Translator<'_, '_> {

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 
 use super::{flags, Translator, NO_ARGS};
-use crate::jit::context::{offsets, Exit};
+use crate::jit::runtime::{offsets, Exit};
 
 impl Translator<'_, '_> {
     pub(super) fn store_ctx_u32(&mut self, value: Value, offset: i32) {

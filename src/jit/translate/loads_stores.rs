@@ -9,7 +9,7 @@ use super::access_checks::PageOf;
 use super::{flags, AccessCheck, Translator, NO_ARGS};
 use crate::cycle_model::Access;
 use crate::decoder::{Instruction, Opcode};
-use crate::jit::context::{offsets, Exit};
+use crate::jit::runtime::{offsets, Exit};
 
 impl Translator<'_, '_> {
     /// The host pointer and offset of the checked access `insn` (the

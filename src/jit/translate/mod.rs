@@ -29,8 +29,8 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 use super::block_plan::{loop_checks, overwritten_in_place, plan_access_checks, AccessCheck};
-use super::context::{offsets, Exit};
 use super::region::{loop_registers, shares_entries, GuestBlock, Shape};
+use super::runtime::{offsets, Exit};
 use crate::cycle_model::Access;
 use crate::decoder::Opcode;
 use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES, USER_REGS_ADDR};
@@ -79,21 +79,12 @@ pub struct Env {
     /// The code-table slots of the block's static successors.
     pub successor_slots: Vec<(u32, i64)>,
     /// Host address of this block's jump cache (for a final JALR):
-    /// [`JUMP_CACHE_ENTRIES`] entries of 16 bytes, each the last target
+    /// `JUMP_CACHE_ENTRIES` entries of 16 bytes, each the last target
     /// taken with the entry's hash (a 32-bit word) and its code. The engine
     /// empties the caches when a segment starts, so that a hit needs no
     /// page check.
     pub jump_cache: Option<i64>,
 }
-
-/// Entries of a JALR's jump cache (a power of two): enough for the cases of
-/// a `switch` dispatch or the call sites a function returns to.
-pub const JUMP_CACHE_ENTRIES: usize = 1 << JUMP_CACHE_BITS;
-
-const JUMP_CACHE_BITS: i64 = 4;
-
-/// Fibonacci hashing's multiplier (2^32 / the golden ratio).
-const JUMP_CACHE_HASH: u32 = 0x9e37_79b9;
 
 const NO_ARGS: &[BlockArg] = &[];
 

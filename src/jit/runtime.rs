@@ -1,7 +1,10 @@
-//! The state translated code shares with Rust: a `#[repr(C)]` block that a
-//! compiled block reads at entry and writes at exit.
+//! Where translated code meets Rust: the `#[repr(C)]` context a
+//! translation reads at entry and writes at exit (with the reason for the
+//! exit), and the Rust functions translated code calls without leaving.
 
 use std::mem::offset_of;
+
+use crate::cycle_model::Access;
 
 /// Why translated code returned to Rust.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,4 +115,29 @@ pub mod offsets {
     pub const PAGE_ACCESS: i32 = offset_of!(JitContext, page_access) as i32;
     /// `loop_entry`.
     pub const LOOP_ENTRY: i32 = offset_of!(JitContext, loop_entry) as i32;
+}
+
+/// Records a store translated code made (differential runs: see
+/// `Env::note_store`).
+pub extern "C" fn note_store(ctx: *mut JitContext, addr: u32) {
+    // SAFETY: translated code passes the context Rust entered it with,
+    // whose memory pointer is live for the entry.
+    unsafe { (*(*ctx).memory).note_store(addr) }
+}
+
+/// Records the access translated code left in the context (see
+/// `compiler::PageIn`).
+pub extern "C" fn page_in(ctx: *mut JitContext) {
+    // SAFETY: translated code passes the context Rust entered it with,
+    // whose cycle model pointer is live for the entry.
+    let ctx = unsafe { &mut *ctx };
+    let model = unsafe { &mut *ctx.cycle_model };
+    let access = if ctx.page_access == Access::Write as u32 {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    model.access(ctx.page_addr, access);
+    // Paging only ever brings the segment's end closer.
+    ctx.cycle_limit = ctx.cycle_limit.min(model.segment_cycle_limit());
 }
