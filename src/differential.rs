@@ -12,6 +12,8 @@ use crate::decoder::decode;
 use crate::interpreter::Interpreter;
 use crate::jit::JitEngine;
 use crate::machine::Machine;
+use crate::memory::{code_page, CODE_PAGE_BYTES};
+use crate::mode::Mode;
 use crate::platform::{reg::NAMES, MACHINE_REGS_ADDR, MEPC_ADDR, USER_REGS_ADDR, X0_SINK_OFFSET};
 use crate::trap::Stop;
 
@@ -37,7 +39,7 @@ pub fn run(
             };
         }
         let unit_pc = jit_machine.pc;
-        let unit_mode = jit_machine.machine_mode();
+        let unit_mode = jit_machine.mode();
         match jit.step(jit_machine, limit) {
             Ok(steps) => {
                 for _ in 0..steps {
@@ -127,7 +129,7 @@ fn state_name(i: usize) -> String {
     }
 }
 
-fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Result<(), Stop> {
+fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, Mode)>) -> Result<(), Stop> {
     let mut differences = Vec::new();
     if a.pc != b.pc {
         differences.push(format!(
@@ -135,11 +137,11 @@ fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Resul
             a.pc, b.pc
         ));
     }
-    if a.machine_mode() != b.machine_mode() {
+    if a.mode() != b.mode() {
         differences.push(format!(
             "machine mode: JIT {}, interpreter {}",
-            a.machine_mode(),
-            b.machine_mode()
+            a.mode(),
+            b.mode()
         ));
     }
     if a.user_cycles != b.user_cycles {
@@ -167,12 +169,12 @@ fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Resul
     pages.sort_unstable();
     pages.dedup();
     for page in pages {
-        let (x, y) = (a.mem.page(page), b.mem.page(page));
+        let (x, y) = (a.mem.code_page_bytes(page), b.mem.code_page_bytes(page));
         if x == y {
             continue;
         }
-        if let Some(word) = (0..1024).find(|w| x[4 * w..4 * w + 4] != y[4 * w..4 * w + 4]) {
-            let addr = (page << 12) + 4 * word as u32;
+        if let Some(word) = (0..x.len() / 4).find(|w| x[4 * w..4 * w + 4] != y[4 * w..4 * w + 4]) {
+            let addr = page * CODE_PAGE_BYTES + 4 * word as u32;
             differences.push(format!(
                 "memory at {addr:#010x}: JIT {:#010x}, interpreter {:#010x}",
                 a.mem.load_u32(addr),
@@ -189,10 +191,9 @@ fn compare(a: &mut Machine, b: &mut Machine, unit: Option<(u32, bool)>) -> Resul
 
 /// The divergence report: the unit's block with its disassembly, what
 /// differs, and both machines' registers.
-fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, bool)>, what: &str) -> Stop {
+fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, Mode)>, what: &str) -> Stop {
     let mut text = String::from("the JIT and the interpreter diverged");
-    if let Some((pc, machine_mode)) = unit {
-        let mode = if machine_mode { "machine" } else { "user" };
+    if let Some((pc, mode)) = unit {
         let _ = write!(text, " in the block at {pc:#010x} ({mode} mode):");
         let mut addr = pc;
         for _ in 0..crate::jit::MAX_BLOCK_INSNS {
@@ -207,7 +208,7 @@ fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, bool)>, what: &str) -> 
                 "\n  {marker} {addr:#010x}: {}",
                 insn.disassemble(Some(addr))
             );
-            if insn.op.ends_block() || (addr + 4) >> 12 != pc >> 12 {
+            if insn.op.ends_block() || code_page(addr + 4) != code_page(pc) {
                 break;
             }
             addr += 4;
@@ -224,11 +225,7 @@ fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, bool)>, what: &str) -> 
         b.pc, b.user_cycles
     );
     for (label, m) in [("JIT", a), ("interpreter", b)] {
-        let _ = write!(
-            text,
-            "\n{label} registers ({} mode):",
-            if m.machine_mode() { "machine" } else { "user" }
-        );
+        let _ = write!(text, "\n{label} registers ({} mode):", m.mode());
         for (i, name) in NAMES.iter().enumerate() {
             if i % 8 == 0 {
                 text.push_str("\n ");

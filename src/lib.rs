@@ -15,6 +15,7 @@ pub mod jit;
 pub mod loader;
 pub mod machine;
 pub mod memory;
+pub mod mode;
 pub mod platform;
 pub mod progress;
 pub mod session;
@@ -23,6 +24,7 @@ pub mod trap;
 
 pub use loader::{LoadError, Program};
 pub use machine::{Halt, HaltKind, Machine};
+pub use mode::Mode;
 pub use session::{
     load_program_file, Config, Engine, Input, Outcome, Report, Session, Stats, KERNEL_ELF,
 };

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::cycle_model::{Access, CycleModel};
 use crate::host::HostIo;
 use crate::memory::GuestMemory;
+use crate::mode::Mode;
 use crate::platform::*;
 use crate::trap::{Fault, FaultReason, Stop, Trap, TrapCause};
 
@@ -40,8 +41,8 @@ pub struct Machine {
     pub mem: GuestMemory,
     /// The program counter.
     pub pc: u32,
-    /// Machine (kernel) mode, or user mode.
-    machine_mode: bool,
+    /// The mode the pc's code runs in.
+    mode: Mode,
     /// Address of the current mode's register file (follows the mode).
     reg_file: u32,
     /// Completed user cycles (instructions plus host-call cycles).
@@ -69,8 +70,8 @@ impl Machine {
         Ok(Self {
             mem: GuestMemory::new()?,
             pc: 0,
-            machine_mode: true,
-            reg_file: MACHINE_REGS_ADDR,
+            mode: Mode::Machine,
+            reg_file: Mode::Machine.reg_file(),
             user_cycles: 0,
             io,
             halt: None,
@@ -93,7 +94,9 @@ impl Machine {
     /// (all-zero) input digest.
     pub fn resume(&mut self) -> Result<(), Stop> {
         let pc = self.mem.load_u32(SUSPEND_PC_ADDR);
-        self.set_machine_mode(self.mem.load_u32(SUSPEND_MODE_ADDR) != 0);
+        self.set_mode(Mode::from_machine(
+            self.mem.load_u32(SUSPEND_MODE_ADDR) != 0,
+        ));
         self.pc = pc;
         self.write_input_digest();
         if pc < USER_START {
@@ -135,7 +138,7 @@ impl Machine {
         // written back to the same, already dirty, page).
         self.mem.store_u32(SUSPEND_PC_ADDR, self.pc);
         self.mem
-            .store_u32(SUSPEND_MODE_ADDR, u32::from(self.machine_mode));
+            .store_u32(SUSPEND_MODE_ADDR, u32::from(self.mode.is_machine()));
         self.cycle_model.access(SUSPEND_PC_ADDR, Access::Write);
         self.cycle_model.access(SUSPEND_MODE_ADDR, Access::Write);
         self.cycle_model.split(self.user_cycles);
@@ -143,21 +146,16 @@ impl Machine {
         self.write_input_digest();
     }
 
-    /// Machine (kernel) mode, or user mode.
+    /// The mode the pc's code runs in.
     #[inline(always)]
-    pub fn machine_mode(&self) -> bool {
-        self.machine_mode
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
-    /// Switches to machine mode (`true`) or user mode, and to that mode's
-    /// register file.
-    pub fn set_machine_mode(&mut self, machine_mode: bool) {
-        self.machine_mode = machine_mode;
-        self.reg_file = if machine_mode {
-            MACHINE_REGS_ADDR
-        } else {
-            USER_REGS_ADDR
-        };
+    /// Switches to `mode`, and to that mode's register file.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+        self.reg_file = mode.reg_file();
         // (What may be fetched differs between the modes.)
         self.fetch_page = NO_PAGE;
     }
@@ -200,12 +198,6 @@ impl Machine {
         }
     }
 
-    /// Whether the current mode may fetch an instruction at `addr`.
-    #[inline(always)]
-    pub fn can_fetch(&self, addr: u32) -> bool {
-        addr >= USER_START && (self.machine_mode || addr < USER_END)
-    }
-
     /// Whether the current mode may fetch at `pc`; when it may, the fetch's
     /// page is paged in (a read).
     #[inline(always)]
@@ -213,7 +205,7 @@ impl Machine {
         if pc / PAGE_BYTES == self.fetch_page {
             return true;
         }
-        if !self.can_fetch(pc) {
+        if !self.mode.may_fetch(pc) {
             return false;
         }
         self.cycle_model.access(pc, Access::Read);
@@ -227,11 +219,7 @@ impl Machine {
     /// Whether the current mode may load from or store to `addr`.
     #[inline(always)]
     pub fn can_access(&self, addr: u32) -> bool {
-        if self.machine_mode {
-            addr >= USER_START
-        } else {
-            is_user_memory(addr)
-        }
+        self.mode.may_access(addr)
     }
 
     /// Raises a trap at the current pc: enters the kernel's handler for a
@@ -246,7 +234,7 @@ impl Machine {
         let dispatch_slot = TRAP_DISPATCH_ADDR + 4 * cause.number();
         self.cycle_model.access(dispatch_slot, Access::Read);
         let handler = self.mem.load_u32(dispatch_slot);
-        if self.machine_mode {
+        if self.mode.is_machine() {
             return Err(self.machine_fault(trap));
         }
         if !handler.is_multiple_of(4) || !is_kernel_memory(handler) {
@@ -264,7 +252,7 @@ impl Machine {
     /// A fault for a trap at `pc` in the current mode, raised outside `raise`.
     fn fault_now(&self, cause: TrapCause, pc: u32, addr: u32) -> Stop {
         let trap = Trap { cause, pc, addr };
-        if self.machine_mode {
+        if self.mode.is_machine() {
             self.machine_fault(trap)
         } else {
             Stop::Fault(Fault {
@@ -297,12 +285,12 @@ impl Machine {
         self.cycle_model.access(MEPC_ADDR, Access::Write);
         self.mem.store_u32(MEPC_ADDR, self.pc);
         self.pc = handler;
-        self.set_machine_mode(true);
+        self.set_mode(Mode::Machine);
     }
 
     /// ECALL: a host call in machine mode, a kernel entry in user mode.
     pub fn ecall(&mut self) -> Result<(), Stop> {
-        if self.machine_mode {
+        if self.mode.is_machine() {
             return self.host_call();
         }
         self.cycle_model.access(ECALL_DISPATCH_ADDR, Access::Read);
@@ -329,7 +317,7 @@ impl Machine {
 
     /// MRET: back to user mode at MEPC + 4.
     pub fn mret(&mut self) -> Result<(), Stop> {
-        if !self.machine_mode {
+        if !self.mode.is_machine() {
             return Err(Stop::Fault(Fault {
                 trap: Trap {
                     cause: TrapCause::IllegalInstruction,
@@ -346,7 +334,7 @@ impl Machine {
             return Err(self.fault_now(TrapCause::InstructionFault, self.pc, mepc));
         }
         self.pc = mepc.wrapping_add(4);
-        self.set_machine_mode(false);
+        self.set_mode(Mode::User);
         self.pending_user_trap = None;
         self.user_cycles += 1;
         Ok(())

@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 use memmap2::{MmapMut, MmapOptions, MmapRaw};
 
+use crate::platform::{PAGE_BYTES, PAGE_SHIFT};
+
 /// Size of the guest address space.
 pub const SPACE_BYTES: usize = 1 << 32;
 /// Host-only bytes mapped just past the guest's last byte (see
@@ -25,8 +27,18 @@ pub const HOST_TAIL_BYTES: usize = 4096;
 /// `GuestMemory::take_host_table`): room for the cycle model's page states
 /// (a byte per 1 KiB page, and a user-mode view of 16 MiB).
 pub const HOST_TABLE_BYTES: usize = 32 << 20;
-/// log2 of the bytes one code-page flag stands for.
-pub const CODE_PAGE_SHIFT: u32 = 10;
+/// log2 of [`CODE_PAGE_BYTES`].
+pub const CODE_PAGE_SHIFT: u32 = 12;
+/// Bytes of a code page: the unit translated code is kept and dropped in.
+/// A translation never crosses one, and a store into translated code drops
+/// every translation of its code page.
+pub const CODE_PAGE_BYTES: u32 = 1 << CODE_PAGE_SHIFT;
+
+/// The code page (address >> [`CODE_PAGE_SHIFT`]) holding `addr`.
+#[inline(always)]
+pub const fn code_page(addr: u32) -> u32 {
+    addr >> CODE_PAGE_SHIFT
+}
 
 fn reserve(len: usize) -> io::Result<MmapMut> {
     MmapOptions::new().len(len).no_reserve_swap().map_anon()
@@ -41,12 +53,12 @@ pub struct GuestMemory {
     table_taken: bool,
     /// One byte per guest word: non-zero where the word holds translated code.
     code_words: MmapMut,
-    /// One byte per 1 KiB: non-zero where a word of it does (fine enough
-    /// to tell a stack from the code next to it).
+    /// One byte per page (`PAGE_BYTES`): non-zero where a word of it does
+    /// (fine enough to tell a stack from the code next to it).
     code_pages: MmapMut,
     /// Addresses of code words stored to since the last `take_written_code`.
     written_code: Vec<u32>,
-    /// When set, the page (address >> 12) of every store is recorded.
+    /// When set, the code page of every store is recorded.
     track_pages: bool,
     written_pages: Vec<u32>,
 }
@@ -60,7 +72,7 @@ impl GuestMemory {
             )?)),
             table_taken: false,
             code_words: reserve(SPACE_BYTES / 4)?,
-            code_pages: reserve(SPACE_BYTES >> CODE_PAGE_SHIFT)?,
+            code_pages: reserve(SPACE_BYTES >> PAGE_SHIFT)?,
             written_code: Vec::new(),
             track_pages: false,
             written_pages: Vec::new(),
@@ -116,25 +128,26 @@ impl GuestMemory {
     }
 
     /// Base pointer of the code-page map: the byte for guest address `a` is
-    /// at `base + (a >> CODE_PAGE_SHIFT)`.
+    /// at `base + (a >> PAGE_SHIFT)`.
     pub fn code_pages_ptr(&mut self) -> *mut u8 {
         self.code_pages.as_mut_ptr()
     }
 
-    /// Marks the words `start..end` (within one 4 KiB page) as holding
+    /// Marks the words `start..end` (within one code page) as holding
     /// translated code.
     pub fn mark_code_words(&mut self, start: u32, end: u32) {
         self.code_words[(start >> 2) as usize..(end >> 2) as usize].fill(1);
-        let pages = (start >> CODE_PAGE_SHIFT) as usize..=((end - 1) >> CODE_PAGE_SHIFT) as usize;
+        let pages = (start >> PAGE_SHIFT) as usize..=((end - 1) >> PAGE_SHIFT) as usize;
         self.code_pages[pages].fill(1);
     }
 
-    /// Unmarks every word of the 4 KiB page holding `addr`.
+    /// Unmarks every word of the code page holding `addr`.
     pub fn clear_code_page(&mut self, addr: u32) {
-        let first_word = ((addr >> 12) << 10) as usize;
-        self.code_words[first_word..first_word + 1024].fill(0);
-        let first_page = ((addr >> 12) << (12 - CODE_PAGE_SHIFT)) as usize;
-        self.code_pages[first_page..first_page + (1 << (12 - CODE_PAGE_SHIFT))].fill(0);
+        let start = (code_page(addr) * CODE_PAGE_BYTES) as usize;
+        let end = start + CODE_PAGE_BYTES as usize;
+        self.code_words[start / 4..end / 4].fill(0);
+        let page = PAGE_BYTES as usize;
+        self.code_pages[start / page..end / page].fill(0);
     }
 
     /// The code words stored to since the last call.
@@ -156,7 +169,7 @@ impl GuestMemory {
             self.written_code.push(addr);
         }
         if self.track_pages {
-            self.written_pages.push(addr >> 12);
+            self.written_pages.push(code_page(addr));
         }
     }
 
@@ -170,10 +183,10 @@ impl GuestMemory {
         std::mem::take(&mut self.written_pages)
     }
 
-    /// The 4 KiB page `page` (address >> 12).
-    pub fn page(&self, page: u32) -> &[u8] {
-        let start = (page as usize) << 12;
-        &self.bytes()[start..start + 4096]
+    /// The bytes of code page `page` (see [`code_page`]).
+    pub fn code_page_bytes(&self, page: u32) -> &[u8] {
+        let start = (page * CODE_PAGE_BYTES) as usize;
+        &self.bytes()[start..start + CODE_PAGE_BYTES as usize]
     }
 
     /// Loads the word containing `addr` (the low two bits are ignored).

@@ -35,8 +35,13 @@ pub const ECALL_DISPATCH_ADDR: u32 = 0xFFFF_1000;
 /// Table of kernel handler addresses, one word per trap cause.
 pub const TRAP_DISPATCH_ADDR: u32 = 0xFFFF_2000;
 
-/// Bytes in a page of the cycle model.
-pub const PAGE_BYTES: u32 = 1024;
+/// log2 of [`PAGE_BYTES`].
+pub const PAGE_SHIFT: u32 = 10;
+/// Bytes in a page of the page tree that proving pages in and out (the
+/// cycle model's page).
+pub const PAGE_BYTES: u32 = 1 << PAGE_SHIFT;
+/// Pages in the 4 GiB address space: the leaves of the page tree.
+pub const PAGES: u32 = 1 << (32 - PAGE_SHIFT);
 
 /// Machine ECALL host call numbers (in `a7`).
 pub mod host_call {
@@ -83,11 +88,6 @@ pub mod reg {
         "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4",
         "t5", "t6",
     ];
-}
-
-/// Whether `addr` is in user memory.
-pub fn is_user_memory(addr: u32) -> bool {
-    (USER_START..USER_END).contains(&addr)
 }
 
 /// Whether `addr` is in kernel memory.

@@ -411,7 +411,7 @@ impl Session {
             None => format!("{pc:#010x}"),
         };
         let user_pc = self.machine.user_pc();
-        let from_user = if self.machine.machine_mode() && user_pc != 0 {
+        let from_user = if self.machine.mode().is_machine() && user_pc != 0 {
             format!(" (called from user pc {})", at(user_pc))
         } else {
             String::new()

@@ -13,16 +13,10 @@ use zkjit::interpreter::Interpreter;
 use zkjit::jit::{JitEngine, JitOptions};
 use zkjit::platform::*;
 use zkjit::trap::FaultReason;
-use zkjit::{Machine, Stop, TrapCause};
+use zkjit::{Machine, Mode, Stop, TrapCause};
 
 const CODE: u32 = 0x0020_0000;
 const HANDLER: u32 = 0xC000_0100;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Mode {
-    User,
-    Machine,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Engine {
@@ -117,7 +111,7 @@ fn machine(mode: Mode, code: &[u32]) -> Machine {
     }
     m.mem.store_u32(ECALL_DISPATCH_ADDR, HANDLER);
     m.pc = CODE;
-    m.set_machine_mode(mode == Mode::Machine);
+    m.set_mode(mode);
     m
 }
 
@@ -360,7 +354,7 @@ fn expect_trap(
         Mode::User => {
             result.unwrap();
             assert_eq!(m.pc, HANDLER, "{cause:?}: handler");
-            assert!(m.machine_mode());
+            assert_eq!(m.mode(), Mode::Machine);
             assert_eq!(m.mem.load_u32(MEPC_ADDR), CODE, "{cause:?}: MEPC");
             assert_eq!(m.user_cycles, 0, "{cause:?}: a trap costs no cycle");
             let after: Vec<u32> = (0..32).map(|k| m.user_reg(k)).collect();
@@ -571,11 +565,11 @@ fn user_ecall_enters_the_kernel_and_mret_returns() {
         m.mem.store_u32(HANDLER, MRET);
         m.steps(1).unwrap();
         assert_eq!(
-            (m.pc, m.machine_mode(), m.mem.load_u32(MEPC_ADDR)),
-            (HANDLER, true, CODE)
+            (m.pc, m.mode(), m.mem.load_u32(MEPC_ADDR)),
+            (HANDLER, Mode::Machine, CODE)
         );
         m.steps(1).unwrap();
-        assert_eq!((m.pc, m.machine_mode()), (CODE + 4, false));
+        assert_eq!((m.pc, m.mode()), (CODE + 4, Mode::User));
         assert_eq!(m.user_cycles, 2, "ECALL and MRET each cost one cycle");
     }
 }

@@ -1,5 +1,5 @@
 //! Where translated blocks are found: per mode, a two-level table from a
-//! guest pc to native code (4 KiB guest pages, one slot per word), which
+//! guest pc to native code (code pages, one slot per word), which
 //! translated code reads directly to chain to its successor; and per page,
 //! the blocks to drop when their code is overwritten.
 
@@ -7,10 +7,13 @@ use std::collections::HashMap;
 
 use memmap2::{MmapMut, MmapOptions};
 
-/// Slots of one second-level table: the words of a 4 KiB page.
-pub const SLOTS_PER_PAGE: usize = 1024;
-/// First-level entries: the 4 KiB pages of the address space.
-pub const PAGES: usize = 1 << 20;
+use crate::memory::{code_page, CODE_PAGE_BYTES, CODE_PAGE_SHIFT};
+use crate::mode::Mode;
+
+/// Slots of one second-level table: the words of a code page.
+pub const SLOTS_PER_PAGE: usize = CODE_PAGE_BYTES as usize / 4;
+/// First-level entries: the code pages of the address space.
+pub const PAGES: usize = 1 << (32 - CODE_PAGE_SHIFT);
 
 /// A block's native code.
 pub type Code = *const u8;
@@ -78,7 +81,7 @@ impl CodeTable {
 
     #[inline]
     fn get(&self, pc: u32) -> Option<Code> {
-        let page = self.pages.entries()[(pc >> 12) as usize];
+        let page = self.pages.entries()[code_page(pc) as usize];
         if page.is_null() {
             return None;
         }
@@ -90,7 +93,7 @@ impl CodeTable {
     /// The slot of the block at `pc`, with its second-level table made if
     /// need be. Second-level tables are never freed, so the slot never moves.
     fn slot(&mut self, pc: u32) -> *mut Code {
-        let index = (pc >> 12) as usize;
+        let index = code_page(pc) as usize;
         let pages = self.pages.entries_mut();
         if pages[index].is_null() {
             let mut table = Box::new([std::ptr::null(); SLOTS_PER_PAGE]);
@@ -110,8 +113,8 @@ impl CodeTable {
 /// A translated block's place in guest memory.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockSpan {
-    /// Machine mode or user mode.
-    pub machine_mode: bool,
+    /// The mode it runs in.
+    pub mode: Mode,
     /// First instruction: where the translation is entered.
     pub start: u32,
 }
@@ -132,27 +135,27 @@ impl CodeCache {
     }
 
     /// The table of a mode.
-    pub fn table(&self, machine_mode: bool) -> &CodeTable {
-        &self.tables[usize::from(machine_mode)]
+    pub fn table(&self, mode: Mode) -> &CodeTable {
+        &self.tables[mode.index()]
     }
 
     /// Address of the slot that holds (or will hold) the code of the block
     /// at `pc` in a mode, for translated code that jumps there; it never moves.
-    pub fn slot_address(&mut self, machine_mode: bool, pc: u32) -> i64 {
-        self.tables[usize::from(machine_mode)].slot(pc) as i64
+    pub fn slot_address(&mut self, mode: Mode, pc: u32) -> i64 {
+        self.tables[mode.index()].slot(pc) as i64
     }
 
     /// The code of the block starting at `pc` in a mode.
     #[inline]
-    pub fn lookup(&self, machine_mode: bool, pc: u32) -> Option<Code> {
-        self.tables[usize::from(machine_mode)].get(pc)
+    pub fn lookup(&self, mode: Mode, pc: u32) -> Option<Code> {
+        self.tables[mode.index()].get(pc)
     }
 
-    /// Registers a translation (whose blocks are all in `span.start`'s 4 KiB page).
+    /// Registers a translation (whose blocks are all in `span.start`'s code page).
     pub fn insert(&mut self, span: BlockSpan, code: Code) {
-        self.tables[usize::from(span.machine_mode)].set(span.start, code);
+        self.tables[span.mode.index()].set(span.start, code);
         self.blocks_by_page
-            .entry(span.start >> 12)
+            .entry(code_page(span.start))
             .or_default()
             .push(span);
     }
@@ -162,10 +165,10 @@ impl CodeCache {
     pub fn invalidate_page(&mut self, addr: u32) -> Vec<BlockSpan> {
         let spans = self
             .blocks_by_page
-            .remove(&(addr >> 12))
+            .remove(&code_page(addr))
             .unwrap_or_default();
         for span in &spans {
-            self.tables[usize::from(span.machine_mode)].set(span.start, std::ptr::null());
+            self.tables[span.mode.index()].set(span.start, std::ptr::null());
         }
         spans
     }

@@ -3,12 +3,13 @@
 //! (which stores check: see `GuestMemory::note_store`), has the cycle model
 //! watch its pages (see `cycle_model::PAGE_DIRTY_WATCHED`) and enters it in
 //! the code cache; a store into such a word drops every translation of its
-//! 4 KiB page, undoing all three.
+//! code page, undoing all three.
 
 use super::code_cache::{self, BlockSpan};
 use super::engine::JitEngine;
 use super::region::GuestBlock;
 use crate::machine::Machine;
+use crate::memory::code_page;
 
 impl JitEngine {
     /// Makes `code`, the translation of `blocks`, the code run at their
@@ -24,7 +25,7 @@ impl JitEngine {
             m.cycle_model.watch_pages(block.start, block.end());
         }
         let span = BlockSpan {
-            machine_mode: blocks[0].machine_mode,
+            mode: blocks[0].mode,
             start: blocks[0].start,
         };
         self.cache.insert(span, code);
@@ -39,12 +40,13 @@ impl JitEngine {
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
         m.mem.clear_code_page(addr);
-        m.cycle_model.unwatch_4k_page(addr);
-        let page = addr >> 12;
-        self.loop_entries.retain(|&(_, pc), _| pc >> 12 != page);
+        m.cycle_model.unwatch_code_page(addr);
+        let page = code_page(addr);
+        self.loop_entries
+            .retain(|&(_, pc), _| code_page(pc) != page);
         self.jump_caches.empty_all();
         for span in spans {
-            self.entry_counts.remove(&(span.machine_mode, span.start));
+            self.entry_counts.remove(&(span.mode, span.start));
             self.stats.blocks_invalidated += 1;
         }
     }

@@ -15,6 +15,7 @@ use crate::cycle_model::CycleModel;
 use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::{GuestMemory, HOST_TAIL_BYTES};
+use crate::mode::Mode;
 use crate::trap::Stop;
 
 /// Blocks the interpreter runs at most, uncounted, after translated code
@@ -28,7 +29,7 @@ pub struct JitEngine {
     /// interpreted).
     pub(super) compiler: Option<Result<Compiler, String>>,
     pub(super) cache: CodeCache,
-    pub(super) entry_counts: HashMap<(bool, u32), u32>,
+    pub(super) entry_counts: HashMap<(Mode, u32), u32>,
     pub(super) options: JitOptions,
     /// Runs what is not translated.
     pub(super) interpreter: Interpreter,
@@ -36,7 +37,7 @@ pub struct JitEngine {
     pub(super) jump_caches: JumpCaches,
     /// The inner blocks of translated loops: the loop's code and the
     /// block's index in it (see `Compiler::compile_entry`).
-    pub(super) loop_entries: HashMap<(bool, u32), (code_cache::Code, u32)>,
+    pub(super) loop_entries: HashMap<(Mode, u32), (code_cache::Code, u32)>,
     /// Statistics of the run so far.
     pub stats: JitStats,
 }
@@ -73,7 +74,7 @@ impl JitEngine {
     /// translation. Returns how many interpreter steps the unit amounts to.
     pub fn step(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
         m.before_instruction(limit)?;
-        let steps = match self.cache.lookup(m.machine_mode(), m.pc) {
+        let steps = match self.cache.lookup(m.mode(), m.pc) {
             // Translated code is entered only with its first page loaded.
             Some(code) if m.cycle_model.is_loaded(m.pc) => self.run_translated(m, code, limit)?,
             Some(_) => self.interpret_block(m, limit)?,
@@ -149,7 +150,7 @@ impl JitEngine {
     /// Interprets one basic block (stopping early at a halt, a mode change,
     /// or translated code). Returns the steps taken.
     pub(super) fn interpret_block(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
-        let mode = m.machine_mode();
+        let mode = m.mode();
         let mut steps = 0;
         loop {
             m.before_instruction(limit)?;
@@ -165,9 +166,9 @@ impl JitEngine {
     /// Whether the interpreter, which started in `mode`, hands back before
     /// the instruction at the pc: a halt, a mode change, a store into
     /// translated code (to invalidate first), or translated code here.
-    fn interpreting_ends(&self, m: &Machine, mode: bool) -> bool {
+    fn interpreting_ends(&self, m: &Machine, mode: Mode) -> bool {
         m.halt.is_some()
-            || m.machine_mode() != mode
+            || m.mode() != mode
             || m.mem.code_was_written()
             || self.cache.lookup(mode, m.pc).is_some()
     }
@@ -178,7 +179,7 @@ impl JitEngine {
     /// entries (blocks entered that way would be translations of the rest of
     /// a block, or of a loop from one of its inner blocks).
     fn resume_after_finish(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
-        let mode = m.machine_mode();
+        let mode = m.mode();
         // The instruction has passed the checks before it, and may already
         // have paged (checking again could split the segment before it).
         self.interpreter.step(m)?;

@@ -1,21 +1,22 @@
 //! Which guest code one translation covers: a basic block ([`GuestBlock`]),
-//! a loop of blocks within a 4 KiB page ([`discover_loop`]), or a trace of
+//! a loop of blocks within a code page ([`discover_loop`]), or a trace of
 //! blocks the run is sure to go on to ([`discover_trace`]), and the
 //! [`Shape`] that tells the translator which.
 
 use crate::decoder::{decode, Instruction, Opcode};
-use crate::memory::GuestMemory;
-use crate::platform::{MACHINE_REGS_ADDR, USER_END, USER_START};
+use crate::memory::{code_page, GuestMemory};
+use crate::mode::Mode;
+use crate::platform::MACHINE_REGS_ADDR;
 
 /// Most instructions in one block.
 pub const MAX_BLOCK_INSNS: usize = 256;
 
 /// A guest basic block: straight-line instructions from `start`, the last
-/// of which may end the block. Never crosses a 4 KiB page.
+/// of which may end the block. Never crosses a code page.
 #[derive(Clone, Debug)]
 pub struct GuestBlock {
     /// Mode the block runs in.
-    pub machine_mode: bool,
+    pub mode: Mode,
     /// Address of the first instruction.
     pub start: u32,
     /// The instructions, at `start`, `start + 4`, ...
@@ -26,19 +27,18 @@ impl GuestBlock {
     /// Reads the block starting at `pc` from memory; `None` if the first
     /// instruction cannot be translated (fetch fault or illegal encoding:
     /// the interpreter raises those).
-    pub fn discover(mem: &GuestMemory, machine_mode: bool, pc: u32) -> Option<Self> {
+    pub fn discover(mem: &GuestMemory, mode: Mode, pc: u32) -> Option<Self> {
         // (The last word of the address space is left to the interpreter, so
         // that a block's end is always an address; so is the register files'
         // page, whose register writes are not watched for code.)
         let fetchable = |addr: u32| {
-            addr >= USER_START
-                && (machine_mode || addr < USER_END)
+            mode.may_fetch(addr)
                 && addr < u32::MAX - 3
-                && addr >> 12 != MACHINE_REGS_ADDR >> 12
+                && code_page(addr) != code_page(MACHINE_REGS_ADDR)
         };
         let mut insns = Vec::new();
         let mut addr = pc;
-        while insns.len() < MAX_BLOCK_INSNS && fetchable(addr) && addr >> 12 == pc >> 12 {
+        while insns.len() < MAX_BLOCK_INSNS && fetchable(addr) && code_page(addr) == code_page(pc) {
             let insn = decode(mem.load_u32(addr));
             if insn.op == Opcode::Illegal {
                 break;
@@ -50,7 +50,7 @@ impl GuestBlock {
             addr = addr.wrapping_add(4);
         }
         (!insns.is_empty()).then_some(Self {
-            machine_mode,
+            mode,
             start: pc,
             insns,
         })
@@ -127,7 +127,7 @@ const MAX_LOOP_EXITS: usize = 3;
 
 /// The blocks of the loop through `head`, if there is one: the blocks
 /// reachable from it by static edges (branches, plain jumps, fall-through;
-/// not calls) within its 4 KiB page that lead back to it. They are
+/// not calls) within its code page that lead back to it. They are
 /// translated into one function, registers kept in SSA values across them,
 /// so that a loop of small blocks runs without leaving native code. A head
 /// that loops to itself stays alone (it is a loop already, and its own
@@ -137,16 +137,16 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
     if head.loops_to_itself() {
         return vec![head];
     }
-    let page = head.start >> 12;
+    let page = code_page(head.start);
     let mut blocks = vec![head];
     let mut next = 0;
     while next < blocks.len() && blocks.len() < MAX_LOOP_BLOCKS {
         for target in blocks[next].loop_successors() {
             let known = blocks.iter().any(|b| b.start == target);
-            if target >> 12 != page || !target.is_multiple_of(4) || known {
+            if code_page(target) != page || !target.is_multiple_of(4) || known {
                 continue;
             }
-            let mode = blocks[0].machine_mode;
+            let mode = blocks[0].mode;
             if let Some(block) = GuestBlock::discover(mem, mode, target) {
                 if blocks.len() < MAX_LOOP_BLOCKS {
                     blocks.push(block);
@@ -224,7 +224,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
 /// loop's code rather than through an entry stub and the dispatch: modexp
 /// 17.4 -> 16.7 ms. `block` gets an entry stub at its next entry.
 pub fn discover_loop_from_top(mem: &GuestMemory, block: GuestBlock) -> Vec<GuestBlock> {
-    let (mode, pc) = (block.machine_mode, block.start);
+    let (mode, pc) = (block.mode, block.start);
     let blocks = discover_loop(mem, block);
     let top = blocks.iter().map(|b| b.start).min().unwrap_or(pc);
     if top == pc || !shares_entries(&blocks) {
@@ -258,7 +258,7 @@ const MAX_TRACE_INSNS: usize = 64;
 /// A block and the blocks it goes on to, one after the other, while the
 /// way on is certain so far: each next block is the only static successor
 /// of the one before that the interpreter has entered (`entries` counts
-/// entries), in the head's 4 KiB page and not yet in the trace (a jump, or
+/// entries), in the head's code page and not yet in the trace (a jump, or
 /// a branch one side of which never ran). They are translated into one
 /// function whose only way from one block to the next is that edge (every
 /// other way out leaves the function), so that a hot path of small blocks
@@ -270,8 +270,8 @@ pub fn discover_trace(
     head: GuestBlock,
     entries: impl Fn(u32) -> u32,
 ) -> Vec<GuestBlock> {
-    let page = head.start >> 12;
-    let mode = head.machine_mode;
+    let page = code_page(head.start);
+    let mode = head.mode;
     let mut insns = head.insns.len();
     let mut blocks = vec![head];
     while blocks.len() < MAX_TRACE_BLOCKS {
@@ -283,7 +283,10 @@ pub fn discover_trace(
             .collect();
         entered.dedup();
         let [next] = entered[..] else { break };
-        if next >> 12 != page || !next.is_multiple_of(4) || blocks.iter().any(|b| b.start == next) {
+        if code_page(next) != page
+            || !next.is_multiple_of(4)
+            || blocks.iter().any(|b| b.start == next)
+        {
             break;
         }
         let Some(block) = GuestBlock::discover(mem, mode, next) else {
@@ -322,6 +325,7 @@ pub enum Shape {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::platform::USER_START;
 
     /// `head: addi; beqz sp, b; addi; b: addi; bne ra, t0, head; ecall` at 0x1_0000.
     const LOOP: [u32; 6] = [
@@ -338,7 +342,7 @@ pub(super) mod tests {
         for (i, word) in (0..).zip(LOOP) {
             mem.store_u32(USER_START + 4 * i, word);
         }
-        let head = GuestBlock::discover(&mem, false, USER_START).unwrap();
+        let head = GuestBlock::discover(&mem, Mode::User, USER_START).unwrap();
         discover_loop(&mem, head)
     }
     #[test]

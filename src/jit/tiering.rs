@@ -20,10 +20,7 @@ pub(super) const UNTRANSLATABLE: u32 = u32::MAX;
 impl JitEngine {
     /// Counts an entry of the block at the pc; true when it is due for translation.
     pub(super) fn count_entry(&mut self, m: &Machine) -> bool {
-        let count = self
-            .entry_counts
-            .entry((m.machine_mode(), m.pc))
-            .or_insert(0);
+        let count = self.entry_counts.entry((m.mode(), m.pc)).or_insert(0);
         if *count == UNTRANSLATABLE {
             return false;
         }
@@ -34,12 +31,11 @@ impl JitEngine {
     /// Translates the block at the pc (or the loop holding it, headed
     /// elsewhere: see `discover_loop_from_top`); false if it cannot be.
     pub(super) fn translate(&mut self, m: &mut Machine) -> bool {
-        if let Some(&(code, index)) = self.loop_entries.get(&(m.machine_mode(), m.pc)) {
+        if let Some(&(code, index)) = self.loop_entries.get(&(m.mode(), m.pc)) {
             return self.add_loop_entry(m, code, index);
         }
-        let Some(head) = GuestBlock::discover(&m.mem, m.machine_mode(), m.pc) else {
-            self.entry_counts
-                .insert((m.machine_mode(), m.pc), UNTRANSLATABLE);
+        let Some(head) = GuestBlock::discover(&m.mem, m.mode(), m.pc) else {
+            self.entry_counts.insert((m.mode(), m.pc), UNTRANSLATABLE);
             return false;
         };
         let blocks = if self.options.loops {
@@ -47,7 +43,7 @@ impl JitEngine {
         } else {
             vec![head]
         };
-        let mode = m.machine_mode();
+        let mode = m.mode();
         let shape = if blocks.len() > 1 || blocks[0].loops_to_itself() {
             Shape::Loop
         } else {
@@ -135,8 +131,7 @@ impl JitEngine {
         // interpreting instead.
         debug_assert!(false, "translation at {:#x} failed: {error}", m.pc);
         tracing::warn!(pc = m.pc, %error, "block left to the interpreter");
-        self.entry_counts
-            .insert((m.machine_mode(), m.pc), UNTRANSLATABLE);
+        self.entry_counts.insert((m.mode(), m.pc), UNTRANSLATABLE);
         false
     }
 
@@ -152,7 +147,7 @@ impl JitEngine {
         match stub {
             Ok(stub) => {
                 let span = BlockSpan {
-                    machine_mode: m.machine_mode(),
+                    mode: m.mode(),
                     start: m.pc,
                 };
                 self.cache.insert(span, stub);

@@ -30,8 +30,8 @@ use crate::decoder::Instruction;
 use crate::interpreter::access_size;
 use crate::jit::block_plan::AccessGroup;
 use crate::jit::runtime::{offsets, Exit};
-use crate::memory::CODE_PAGE_SHIFT;
-use crate::platform::{PAGE_BYTES, USER_END, USER_START};
+use crate::mode::Mode;
+use crate::platform::{PAGE_BYTES, PAGE_SHIFT, USER_START};
 
 /// The page a page-state check is about.
 #[derive(Clone, Copy)]
@@ -42,12 +42,12 @@ pub(super) enum PageOf {
     Dynamic(Value),
     /// A load or store that passed its access check, as the check left its
     /// address: `rotated` is `addr - USER_START` rotated right by `shift`
-    /// (the access size's log2), so its page is `rotated >> (10 - shift)`
+    /// (the access size's log2), so its page is `rotated >> (PAGE_SHIFT - shift)`
     /// pages past USER_START's (no copy of the address is needed).
     Checked { rotated: Value, shift: u32 },
     /// A single user-mode load or store of `2^shift` bytes whose address,
     /// rotated right by `shift`, is `rotated`: its index in the user-mode
-    /// view of the page states is `rotated >> (10 - shift)`, its page's
+    /// view of the page states is `rotated >> (PAGE_SHIFT - shift)`, its page's
     /// number if the access is aligned, and past the pages if not; the
     /// view reads 0 (as for an unloaded page) there and outside user
     /// memory, so that one load checks the access and its page, and the
@@ -111,13 +111,22 @@ impl Translator<'_, '_> {
         // it is counted from.
         let (index, from) = match page {
             PageOf::Static(addr) => (None, states + i64::from(addr / PAGE_BYTES)),
-            PageOf::Dynamic(addr) => (Some(self.b.ins().ushr_imm_u(addr, 10)), states),
+            PageOf::Dynamic(addr) => {
+                let page = self.b.ins().ushr_imm_u(addr, i64::from(PAGE_SHIFT));
+                (Some(page), states)
+            }
             PageOf::Checked { rotated, shift } => {
-                let page = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
+                let page = self
+                    .b
+                    .ins()
+                    .ushr_imm_u(rotated, i64::from(PAGE_SHIFT - shift));
                 (Some(page), states + i64::from(USER_START / PAGE_BYTES))
             }
             PageOf::UserView { rotated, shift } => {
-                let index = self.b.ins().ushr_imm_u(rotated, i64::from(10 - shift));
+                let index = self
+                    .b
+                    .ins()
+                    .ushr_imm_u(rotated, i64::from(PAGE_SHIFT - shift));
                 let view = self.user_view().expect("a user-mode block with paging");
                 (Some(index), view)
             }
@@ -138,7 +147,7 @@ impl Translator<'_, '_> {
     pub(super) fn user_view(&self) -> Option<i64> {
         self.env
             .user_page_states
-            .filter(|_| !self.block.machine_mode)
+            .filter(|_| self.block.mode == Mode::User)
     }
 
     /// A base and offset that address the host bytes at `addr`: the
@@ -187,19 +196,22 @@ impl Translator<'_, '_> {
 
     /// Whether `addr` is outside the memory this block's mode may access.
     pub(super) fn inaccessible(&mut self, addr: Value) -> Value {
-        if self.block.machine_mode {
+        let range = self.block.mode.accessible();
+        if range.end == 1 << 32 {
+            // (Nothing past the range: one compare with its start.)
             self.b
                 .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThan, addr, i64::from(USER_START))
+                .icmp_imm_u(IntCC::UnsignedLessThan, addr, range.start as i64)
         } else {
+            let start = range.start as u32;
             let offset = self
                 .b
                 .ins()
-                .iadd_imm_u(addr, i64::from(USER_START.wrapping_neg()));
+                .iadd_imm_u(addr, i64::from(start.wrapping_neg()));
             self.b.ins().icmp_imm_u(
                 IntCC::UnsignedGreaterThanOrEqual,
                 offset,
-                i64::from(USER_END - USER_START),
+                i64::from(self.block.mode.accessible_bytes()),
             )
         }
     }
@@ -252,7 +264,7 @@ impl Translator<'_, '_> {
         if let Some((lo, hi)) = group.stores.filter(|_| self.env.page_states.is_none()) {
             for offset in [lo, hi] {
                 let addr = self.add_imm(base, i64::from(offset));
-                let flag = self.map_flag(self.env.code_pages, addr, CODE_PAGE_SHIFT);
+                let flag = self.map_flag(self.env.code_pages, addr, PAGE_SHIFT);
                 bad.push(self.b.ins().icmp_imm_u(IntCC::NotEqual, flag, 0));
             }
         }
@@ -329,11 +341,7 @@ impl Translator<'_, '_> {
         pc: u32,
         completed: usize,
     ) -> Value {
-        let allowed_end = if self.block.machine_mode {
-            0u32.wrapping_sub(USER_START)
-        } else {
-            USER_END - USER_START
-        };
+        let allowed_end = self.block.mode.accessible_bytes();
         let offset = self
             .b
             .ins()

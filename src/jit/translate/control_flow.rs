@@ -10,8 +10,10 @@ use super::access_checks::PageOf;
 use super::{flags, Translator, NO_ARGS};
 use crate::cycle_model::Access;
 use crate::decoder::{Instruction, Opcode};
+use crate::jit::code_cache::SLOTS_PER_PAGE;
 use crate::jit::jump_cache::{JUMP_CACHE_BITS, JUMP_CACHE_ENTRIES, JUMP_CACHE_HASH};
 use crate::jit::runtime::Exit;
+use crate::memory::CODE_PAGE_SHIFT;
 use crate::platform::PAGE_BYTES;
 
 impl Translator<'_, '_> {
@@ -77,8 +79,8 @@ impl Translator<'_, '_> {
             Some(slot) => self.b.ins().iconst(types::I64, slot),
             None => {
                 let have_page = create_block(self.b);
-                // first level: page = table[target >> 12]
-                let page_index = self.b.ins().ushr_imm_u(target, 12);
+                // first level: page = table[code_page(target)]
+                let page_index = self.b.ins().ushr_imm_u(target, i64::from(CODE_PAGE_SHIFT));
                 let page_index = self.b.ins().uextend(types::I64, page_index);
                 let page_offset = self.b.ins().ishl_imm_u(page_index, 3);
                 let table = self.b.ins().iconst(types::I64, self.env.code_table);
@@ -87,9 +89,9 @@ impl Translator<'_, '_> {
                 self.b.ins().brif(page, have_page, NO_ARGS, miss, NO_ARGS);
                 self.b.switch_to_block(have_page);
                 self.b.seal_block(have_page);
-                // second level: page[(target >> 2) & 1023]
+                // second level: page[(target >> 2) % SLOTS_PER_PAGE]
                 let word = self.b.ins().ushr_imm_u(target, 2);
-                let word = self.b.ins().band_imm_u(word, 1023);
+                let word = self.b.ins().band_imm_u(word, SLOTS_PER_PAGE as i64 - 1);
                 let word = self.b.ins().uextend(types::I64, word);
                 let word_offset = self.b.ins().ishl_imm_u(word, 3);
                 self.b.ins().iadd(page, word_offset)

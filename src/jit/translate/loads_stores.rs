@@ -10,6 +10,7 @@ use super::{flags, AccessCheck, Translator, NO_ARGS};
 use crate::cycle_model::Access;
 use crate::decoder::{Instruction, Opcode};
 use crate::jit::runtime::{offsets, Exit};
+use crate::mode::Mode;
 
 impl Translator<'_, '_> {
     /// The host pointer and offset of the checked access `insn` (the
@@ -31,7 +32,7 @@ impl Translator<'_, '_> {
         // host pointer and differ in the offset. (Machine mode may access
         // the top of the address space, which a small base minus an offset
         // wraps to.)
-        if grouped && !self.block.machine_mode {
+        if grouped && self.block.mode == Mode::User {
             // (Computed at the first member, on the block's one hot path,
             // which every later member's access follows.)
             let ptr = match self.group_ptr {

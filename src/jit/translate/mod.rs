@@ -33,7 +33,8 @@ use super::region::{loop_registers, shares_entries, GuestBlock, Shape};
 use super::runtime::{offsets, Exit};
 use crate::cycle_model::Access;
 use crate::decoder::Opcode;
-use crate::platform::{MACHINE_REGS_ADDR, PAGE_BYTES, USER_REGS_ADDR};
+use crate::mode::Mode;
+use crate::platform::PAGE_BYTES;
 use access_checks::PageOf;
 
 /// Loops of at least this many instructions check the cycle limit on the
@@ -199,11 +200,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let budget = b.declare_var(types::I64);
         b.def_var(budget, budget_at_entry);
         let block = &blocks[0];
-        let reg_file = if block.machine_mode {
-            MACHINE_REGS_ADDR
-        } else {
-            USER_REGS_ADDR
-        };
+        let reg_file = block.mode.reg_file();
         let vars = (0..33).map(|_| b.declare_var(types::I32)).collect();
         Self {
             b,
@@ -223,7 +220,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             checked_targets: Vec::new(),
             trace_next: None,
             shape,
-            cache_regs: !block.machine_mode,
+            cache_regs: block.mode == Mode::User,
             reg_file,
             vars,
             loaded: [false; 33],
