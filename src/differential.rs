@@ -15,7 +15,7 @@ use crate::machine::Machine;
 use crate::memory::{code_page, CODE_PAGE_BYTES};
 use crate::mode::Mode;
 use crate::platform::{reg::NAMES, MACHINE_REGS_ADDR, MEPC_ADDR, USER_REGS_ADDR, X0_SINK_OFFSET};
-use crate::trap::Stop;
+use crate::stop::Stop;
 
 /// Interpreter steps allowed to reproduce a stop the JIT reported.
 const MAX_CATCH_UP_STEPS: u64 = 1 << 20;
@@ -234,4 +234,31 @@ fn diverged(a: &Machine, b: &Machine, unit: Option<(u32, Mode)>, what: &str) -> 
         }
     }
     Stop::Divergence(text)
+}
+
+/// Checks that both machines of a differential run wrote the same output.
+pub fn compare_output(jit: &Machine, reference: &Machine) -> Result<(), Stop> {
+    let streams = [
+        (
+            "stdout",
+            jit.io.stdout.captured(),
+            reference.io.stdout.captured(),
+        ),
+        (
+            "stderr",
+            jit.io.stderr.captured(),
+            reference.io.stderr.captured(),
+        ),
+        ("journal", &jit.io.journal[..], &reference.io.journal[..]),
+    ];
+    for (name, a, b) in streams {
+        if a != b {
+            return Err(Stop::Divergence(format!(
+                "the JIT and the interpreter wrote different {name}: {} bytes against {}",
+                a.len(),
+                b.len()
+            )));
+        }
+    }
+    Ok(())
 }

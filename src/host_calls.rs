@@ -9,8 +9,8 @@ use crate::machine::{Halt, HaltKind, Machine};
 use crate::memory::GuestMemory;
 use crate::platform::{host_call, reg, GLOBAL_OUTPUT_ADDR, MAX_IO_BYTES, MAX_SHA_COUNT};
 use crate::platform::{SAFE_WRITE_ADDR, USER_START};
+use crate::stop::Stop;
 use crate::syscalls::{GuestView, SyscallError};
-use crate::trap::Stop;
 
 /// The machine as software syscalls see it.
 struct MachineView<'a> {

@@ -4,7 +4,7 @@
 use crate::cycle_model::Access;
 use crate::decoder::{decode, Instruction, Opcode};
 use crate::machine::Machine;
-use crate::trap::{Stop, TrapCause};
+use crate::stop::{Stop, TrapCause};
 
 /// Decoded instructions remembered, indexed by pc.
 const DECODE_SLOTS: usize = 1 << 14;

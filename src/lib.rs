@@ -19,13 +19,12 @@ pub mod mode;
 pub mod platform;
 pub mod progress;
 pub mod session;
+pub mod stop;
 pub mod syscalls;
-pub mod trap;
 
+pub use loader::{load_program_file, KERNEL_ELF};
 pub use loader::{LoadError, Program};
 pub use machine::{Halt, HaltKind, Machine};
 pub use mode::Mode;
-pub use session::{
-    load_program_file, Config, Engine, Input, Outcome, Report, Session, Stats, KERNEL_ELF,
-};
-pub use trap::{Fault, Stop, TrapCause};
+pub use session::{Config, Engine, Input, Outcome, Report, Session};
+pub use stop::{Fault, Stop, TrapCause};

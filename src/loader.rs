@@ -465,3 +465,31 @@ impl Symbols {
             .map(|s| s.name.as_str())
     }
 }
+
+/// The kernel zkjit runs user ELFs under unless told otherwise.
+pub const KERNEL_ELF: &[u8] = include_bytes!("../kernel/kernel.elf");
+
+/// Loads a program file as the CLI does: `bare` for machine-mode ELFs, an
+/// optional kernel ELF replacing the built-in one.
+pub fn load_program_file(
+    path: &std::path::Path,
+    bare: bool,
+    kernel: Option<&std::path::Path>,
+) -> anyhow::Result<Program> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+    };
+    let bytes = read(path)?;
+    let kernel_bytes = match kernel {
+        Some(k) => read(k)?,
+        None => KERNEL_ELF.to_vec(),
+    };
+    Program::from_bytes(&bytes, bare, &kernel_bytes, kernel.is_some()).map_err(|LoadError(msg)| {
+        // Name the file the problem is in.
+        let file = match kernel {
+            Some(kernel) if msg.starts_with("kernel ELF") => kernel,
+            _ => path,
+        };
+        anyhow::anyhow!("{}: {msg}", file.display())
+    })
+}

@@ -9,7 +9,7 @@ use crate::host::HostIo;
 use crate::memory::GuestMemory;
 use crate::mode::Mode;
 use crate::platform::*;
-use crate::trap::{Fault, FaultReason, Stop, Trap, TrapCause};
+use crate::stop::{Fault, FaultReason, Stop, Trap, TrapCause};
 
 /// How a guest halted (the low 16 bits of TERMINATE's a0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -224,7 +224,7 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
             .with_context(|| format!("cannot write journal {}", file.display()))?;
     }
     if let Some(file) = &opts.stats_json {
-        let json = serde_json::to_string_pretty(&report.stats())?;
+        let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(file, json + "\n")
             .with_context(|| format!("cannot write stats {}", file.display()))?;
     }
@@ -251,7 +251,7 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
     match &report.outcome {
         Outcome::Halted(halt) => {
             if !opts.quiet {
-                let kind = report.stats().halt;
+                let kind = report.halt_name();
                 eprintln!("zkjit: exit code {} ({kind}), {timing}", halt.exit_code);
             }
             Ok(ExitCode::from(halt.exit_code.min(255) as u8))

@@ -12,7 +12,7 @@ use zkjit::host::HostIo;
 use zkjit::interpreter::Interpreter;
 use zkjit::jit::{JitEngine, JitOptions};
 use zkjit::platform::*;
-use zkjit::trap::FaultReason;
+use zkjit::stop::FaultReason;
 use zkjit::{Machine, Mode, Stop, TrapCause};
 
 const CODE: u32 = 0x0020_0000;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::GuestRun;
-use zkjit::trap::FaultReason;
+use zkjit::stop::FaultReason;
 use zkjit::{Outcome, Stop, TrapCause};
 
 #[test]

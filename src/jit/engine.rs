@@ -16,7 +16,7 @@ use crate::interpreter::Interpreter;
 use crate::machine::Machine;
 use crate::memory::{GuestMemory, HOST_TAIL_BYTES};
 use crate::mode::Mode;
-use crate::trap::Stop;
+use crate::stop::Stop;
 
 /// Blocks the interpreter runs at most, uncounted, after translated code
 /// left it an instruction: as many as a loop translation holds.

@@ -192,3 +192,39 @@ pub enum Stop {
     #[error("host I/O error: {0}")]
     Io(String),
 }
+
+impl Stop {
+    /// One line describing the stop, naming code addresses with
+    /// `symbolize`; `called_from` is the user pc that entered the kernel,
+    /// when the stop came from kernel code.
+    pub fn describe(
+        &self,
+        symbolize: &dyn Fn(u32) -> Option<String>,
+        called_from: Option<u32>,
+    ) -> String {
+        let at = |pc: u32| match symbolize(pc) {
+            Some(sym) => format!("{pc:#010x} <{sym}>"),
+            None => format!("{pc:#010x}"),
+        };
+        let from_user = match called_from {
+            Some(user_pc) => format!(" (called from user pc {})", at(user_pc)),
+            None => String::new(),
+        };
+        match self {
+            Stop::Fault(fault) => format!("fault: {}", fault.describe(symbolize)),
+            Stop::Unsupported { what, pc } => {
+                format!("not supported: {what}, at pc {}{from_user}", at(*pc))
+            }
+            Stop::GuestPanic(msg) => format!("guest panicked: {msg}{from_user}"),
+            Stop::HostCall { pc, message } => {
+                format!("host call failed at pc {}{from_user}: {message}", at(*pc))
+            }
+            Stop::CycleLimit { limit, pc } => format!(
+                "cycle limit of {limit} user cycles reached at pc {}",
+                at(*pc)
+            ),
+            Stop::Io(message) => format!("host I/O error: {message}"),
+            Stop::Divergence(report) => report.clone(),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The library API: load a program, configure a run ([`Config`]), run it,
+//! read the exit, journal and statistics ([`Report`]). The CLI is a thin
+//! layer over this, and so are the tests.
+
+mod config;
+mod report;
+
+use std::time::Instant;
+
+pub use config::{Config, Engine, Input};
+pub use report::{Outcome, Report};
+
+use crate::differential;
+use crate::host::{HostIo, Sink};
+use crate::interpreter::Interpreter;
+use crate::jit::{self, JitEngine, JitOptions, JitStats};
+use crate::loader::{Program, Symbols};
+use crate::machine::Machine;
+use crate::progress::{Progress, SLICE_CYCLES};
+use crate::stop::Stop;
+
+/// A program loaded into a machine, ready to run.
+pub struct Session {
+    machine: Machine,
+    /// The interpreter's machine of a differential run.
+    reference: Option<Machine>,
+    symbols: Symbols,
+    config: Config,
+}
+
+impl Session {
+    /// Loads `program` into a fresh machine configured by `config`.
+    pub fn new(program: &Program, mut config: Config) -> anyhow::Result<Self> {
+        let diff = config.engine == Engine::Diff;
+        if diff {
+            // Both machines get the same input and the same randomness.
+            let bytes = match &config.input {
+                Input::Empty => Vec::new(),
+                Input::Bytes(bytes) => bytes.clone(),
+                Input::Stdin => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                        .map_err(|e| anyhow::anyhow!("cannot read stdin: {e}"))?;
+                    bytes
+                }
+                Input::File(path) => std::fs::read(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read input file {}: {e}", path.display())
+                })?,
+            };
+            config.input = Input::Bytes(bytes);
+            config
+                .random_seed
+                .get_or_insert_with(|| HostIo::process().next_random_seed());
+        }
+        // In differential mode output is kept, compared, then passed on.
+        let mut machine = Self::load(program, &config, config.capture_output || diff)?;
+        machine.set_cycle_model(config.cycle_model()?);
+        let reference = diff
+            .then(|| -> anyhow::Result<Machine> {
+                let mut reference = Self::load(program, &config, true)?;
+                reference.set_cycle_model(config.cycle_model()?);
+                Ok(reference)
+            })
+            .transpose()?;
+        Ok(Self {
+            machine,
+            reference,
+            symbols: program.symbols(),
+            config,
+        })
+    }
+
+    /// A machine with `program` loaded and I/O as `config` says.
+    fn load(program: &Program, config: &Config, capture: bool) -> anyhow::Result<Machine> {
+        let mut io = if capture {
+            HostIo::captured()
+        } else {
+            HostIo::process()
+        };
+        io.stdin = match &config.input {
+            Input::Empty => Box::new(std::io::empty()),
+            Input::Stdin => Box::new(std::io::stdin()),
+            Input::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes.clone())),
+            Input::File(path) => {
+                Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(
+                    |e| anyhow::anyhow!("cannot open input file {}: {e}", path.display()),
+                )?))
+            }
+        };
+        io.args = config.args.clone();
+        io.env = config.env.clone();
+        if let Some(seed) = config.random_seed {
+            io.set_random_seed(seed);
+        }
+        let mut machine = Machine::new(io)
+            .map_err(|e| anyhow::anyhow!("cannot reserve 4 GiB of guest address space: {e}"))?;
+        program.write_to(&mut machine.mem);
+        Ok(machine)
+    }
+
+    /// Runs the program to its end.
+    pub fn run(mut self) -> Report {
+        let start = Instant::now();
+        let mut jit_stats = None;
+        let result = self
+            .machine
+            .resume()
+            .and_then(|()| self.execute(&mut jit_stats));
+        let wall_seconds = start.elapsed().as_secs_f64();
+        let outcome = match result {
+            Ok(()) => Outcome::Halted(self.machine.halt.expect("a run without a stop has halted")),
+            Err(stop) => Outcome::Stopped(stop),
+        };
+        let error = match &outcome {
+            Outcome::Stopped(stop) => {
+                let symbolize = |addr: u32| self.symbols.lookup(addr);
+                let user_pc = self.machine.user_pc();
+                let called_from =
+                    (self.machine.mode().is_machine() && user_pc != 0).then_some(user_pc);
+                Some(stop.describe(&symbolize, called_from))
+            }
+            Outcome::Halted(_) => None,
+        };
+        let io = &mut self.machine.io;
+        let (stdout, stderr) = (io.stdout.captured().to_vec(), io.stderr.captured().to_vec());
+        let (stdout, stderr) = if self.config.capture_output {
+            (stdout, stderr)
+        } else {
+            // A differential run kept its output to compare it; pass it on now.
+            let _ = Sink::Stdout.write_all(&stdout);
+            let _ = Sink::Stderr.write_all(&stderr);
+            (Vec::new(), Vec::new())
+        };
+        Report {
+            outcome,
+            engine: self.config.engine,
+            user_cycles: self.machine.user_cycles,
+            cycles: self.machine.cycle_model.summary(self.machine.user_cycles),
+            wall_seconds,
+            journal: std::mem::take(&mut io.journal),
+            stdout,
+            stderr,
+            error,
+            jit: jit_stats,
+        }
+    }
+
+    /// Runs the configured engine from the machine's current state.
+    fn execute(&mut self, jit_stats: &mut Option<JitStats>) -> Result<(), Stop> {
+        let max_cycles = self.config.max_cycles;
+        let progress = self.config.progress;
+        if self.config.engine == Engine::Interp {
+            let machine = &mut self.machine;
+            let mut interpreter = Interpreter::new();
+            return run_in_slices(max_cycles, progress, machine, |m, limit| {
+                interpreter.run(m, Some(limit))
+            });
+        }
+        let diff = self.config.engine == Engine::Diff;
+        let default_threshold = if diff { 1 } else { jit::DEFAULT_THRESHOLD };
+        let options = JitOptions {
+            threshold: self.config.jit_threshold.unwrap_or(default_threshold),
+            warmup_cycles: match (diff, self.config.jit_threshold) {
+                (false, None) => jit::DEFAULT_WARMUP_CYCLES,
+                _ => 0,
+            },
+            chain: !diff,
+            track_pages: diff,
+            loops: !diff,
+            traces: !diff,
+        };
+        let mut engine = JitEngine::new(options);
+        let result = match &mut self.reference {
+            None => run_in_slices(max_cycles, progress, &mut self.machine, |m, limit| {
+                engine.run(m, Some(limit))
+            }),
+            Some(reference) => {
+                let result = reference.resume().and_then(|()| {
+                    differential::run(
+                        &mut engine,
+                        &mut self.machine,
+                        reference,
+                        max_cycles.unwrap_or(u64::MAX),
+                    )
+                });
+                result.and_then(|()| differential::compare_output(&self.machine, reference))
+            }
+        };
+        *jit_stats = Some(engine.stats);
+        result
+    }
+
+    /// The machine, for inspection.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+}
+
+/// Runs an engine (`run(machine, limit)`) to the end, in slices of
+/// [`SLICE_CYCLES`] when a progress line is wanted, so that the line can be
+/// redrawn between slices. A slice ends exactly like a cycle limit, which
+/// leaves the machine ready to go on.
+fn run_in_slices(
+    max_cycles: Option<u64>,
+    progress: bool,
+    machine: &mut Machine,
+    mut run: impl FnMut(&mut Machine, u64) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let limit = max_cycles.unwrap_or(u64::MAX);
+    if !progress {
+        return run(machine, limit);
+    }
+    let mut line = Progress::new();
+    let result = loop {
+        let slice_end = machine.user_cycles.saturating_add(SLICE_CYCLES).min(limit);
+        match run(machine, slice_end) {
+            Err(Stop::CycleLimit { .. }) if slice_end < limit => line.update(machine.user_cycles),
+            other => break other,
+        }
+    };
+    line.finish();
+    result
+}

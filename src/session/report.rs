@@ -1,0 +1,110 @@
+//! What a run produced: how it ended, its cycles and segments, its output,
+//! and the statistics `--stats-json` writes (the report serialised).
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use super::Engine;
+use crate::cycle_model::CycleSummary;
+use crate::jit::JitStats;
+use crate::machine::{Halt, HaltKind};
+use crate::stop::Stop;
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The guest halted.
+    Halted(Halt),
+    /// The run stopped without a halt.
+    Stopped(Stop),
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// The engine that ran it.
+    pub engine: Engine,
+    /// User cycles executed.
+    pub user_cycles: u64,
+    /// Segments, paging and total cycles (unless only user cycles were counted).
+    pub cycles: Option<CycleSummary>,
+    /// Wall-clock time of the run.
+    pub wall_seconds: f64,
+    /// The journal (fd 3) bytes.
+    pub journal: Vec<u8>,
+    /// Captured guest stdout (empty unless `capture_output`).
+    pub stdout: Vec<u8>,
+    /// Captured guest stderr (empty unless `capture_output`).
+    pub stderr: Vec<u8>,
+    /// The one-line description of a stop, with guest symbols.
+    pub error: Option<String>,
+    /// What the JIT did (JIT engine only).
+    pub jit: Option<JitStats>,
+}
+
+impl Report {
+    /// The guest's exit code when it halted.
+    pub fn exit_code(&self) -> Option<u32> {
+        match &self.outcome {
+            Outcome::Halted(halt) => Some(halt.exit_code),
+            Outcome::Stopped(_) => None,
+        }
+    }
+
+    /// Millions of user cycles per second.
+    pub fn guest_mips(&self) -> f64 {
+        if self.wall_seconds > 0.0 {
+            self.user_cycles as f64 / self.wall_seconds / 1e6
+        } else {
+            0.0
+        }
+    }
+
+    /// `terminate` or `pause` when the guest halted, else `fault`.
+    pub fn halt_name(&self) -> &'static str {
+        match &self.outcome {
+            Outcome::Halted(halt) => match halt.kind {
+                HaltKind::Terminate | HaltKind::Other(_) => "terminate",
+                HaltKind::Pause => "pause",
+            },
+            Outcome::Stopped(_) => "fault",
+        }
+    }
+}
+
+/// The statistics `--stats-json` writes: exit code, halt, every cycle
+/// count and segment, engine, wall time, guest MIPS, journal length,
+/// output digest, the error of a run that stopped, and what the JIT did.
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let cycles = self.cycles.as_ref();
+        let output_digest = match &self.outcome {
+            Outcome::Halted(halt) => Some(hex(&halt.output_digest)),
+            Outcome::Stopped(_) => None,
+        };
+        let mut stats = serializer.serialize_struct("Report", 16)?;
+        stats.serialize_field("exit_code", &self.exit_code())?;
+        stats.serialize_field("halt", self.halt_name())?;
+        stats.serialize_field("user_cycles", &self.user_cycles)?;
+        stats.serialize_field("po2", &cycles.map(|c| c.po2))?;
+        stats.serialize_field("segments", &cycles.map(|c| c.segments))?;
+        stats.serialize_field("paging_cycles", &cycles.map(|c| c.paging_cycles))?;
+        stats.serialize_field("reserved_cycles", &cycles.map(|c| c.reserved_cycles))?;
+        stats.serialize_field("total_cycles", &cycles.map(|c| c.total_cycles))?;
+        stats.serialize_field("per_segment", &cycles.map(|c| &c.per_segment))?;
+        stats.serialize_field("engine", &self.engine)?;
+        stats.serialize_field("wall_seconds", &self.wall_seconds)?;
+        stats.serialize_field("guest_mips", &self.guest_mips())?;
+        stats.serialize_field("journal_bytes", &self.journal.len())?;
+        stats.serialize_field("output_digest", &output_digest)?;
+        stats.serialize_field("error", &self.error)?;
+        stats.serialize_field("jit", &self.jit)?;
+        stats.end()
+    }
+}
+
+/// Bytes as lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
