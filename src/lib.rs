@@ -2,8 +2,13 @@
 //!
 //! The machine is defined by the reference [`interpreter`] over one
 //! [`decoder`], one guest [`memory`], one [`machine`] state with its trap
-//! path ([`trap`]) and host calls ([`host_calls`], [`syscalls`], [`host`]).
-//! [`loader`] reads program files; [`session`] is the API a prover embeds.
+//! path, the access rules of each [`mode`], the addresses in [`platform`],
+//! and host calls ([`host_calls`], [`syscalls`], [`host`]); a run ends in a
+//! [`stop`]. The [`jit`] runs the same machine from native code, the
+//! [`cycle_model`] counts what proving costs, and [`differential`] runs both
+//! engines side by side. [`loader`] reads program files; [`session`] is the
+//! API a prover embeds. `docs/machine.md` describes the machine and
+//! `docs/design.md` the JIT.
 
 pub mod cycle_model;
 pub mod decoder;

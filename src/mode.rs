@@ -2,8 +2,8 @@
 //! addresses a mode may fetch instructions from and load from or store to.
 //! The interpreter (through `Machine`), the JIT's translated checks and the
 //! cycle model's user-mode view of the page states all derive from
-//! [`Mode::accessible`]; `tests/jit.rs` checks on the edge addresses that
-//! translated code and this rule agree.
+//! [`Mode::accessible`]; `tests/access_rule.rs` checks on the edge
+//! addresses that translated code and this rule agree.
 
 use std::ops::Range;
 

@@ -1,5 +1,5 @@
-//! Addresses, numbers and limits of the zkVM machine (see
-//! `machine-contract.md`): the one place every other module takes them from.
+//! Addresses, numbers and limits of the zkVM machine (described in
+//! `docs/machine.md`): the one place every other module takes them from.
 
 /// First address past the invalid page; lower addresses always fault.
 pub const USER_START: u32 = 0x0001_0000;

@@ -1,119 +1,15 @@
 //! Semantics of every instruction, edge cases included, in both modes, on
-//! both engines: hand-encoded instructions run on a machine whose registers
-//! are set and read through the memory-mapped files, by the reference
-//! interpreter and by the JIT (which translates at the first entry).
+//! both engines with the cycle model off and on: hand-encoded instructions
+//! run on the test rig (`common/rig.rs`), by the reference interpreter and
+//! by the JIT (which translates at the first entry).
 
 mod common;
 
 use common::asm::*;
-use std::ops::{Deref, DerefMut};
-use zkjit::host::HostIo;
-
-use zkjit::interpreter::Interpreter;
-use zkjit::jit::{JitEngine, JitOptions};
+use common::rig::*;
 use zkjit::platform::*;
 use zkjit::stop::FaultReason;
-use zkjit::{Machine, Mode, Stop, TrapCause};
-
-const CODE: u32 = 0x0020_0000;
-const HANDLER: u32 = 0xC000_0100;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Engine {
-    Interp,
-    Jit,
-}
-
-/// A machine and the engine that runs it.
-struct Rig {
-    m: Machine,
-    interpreter: Interpreter,
-    jit: Option<JitEngine>,
-}
-
-impl Deref for Rig {
-    type Target = Machine;
-    fn deref(&self) -> &Machine {
-        &self.m
-    }
-}
-
-impl DerefMut for Rig {
-    fn deref_mut(&mut self) -> &mut Machine {
-        &mut self.m
-    }
-}
-
-impl Rig {
-    /// Executes (at least) `n` instructions: one at a time on the
-    /// interpreter, whole translated blocks on the JIT.
-    fn steps(&mut self, n: u64) -> Result<(), Stop> {
-        match &mut self.jit {
-            None => (0..n).try_for_each(|_| self.interpreter.step(&mut self.m)),
-            Some(jit) => {
-                let mut done = 0;
-                while done < n {
-                    done += jit.step(&mut self.m, u64::MAX)?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Rig {
-    /// Runs until a stop, with a cycle limit.
-    fn run(&mut self, limit: u64) -> Result<(), Stop> {
-        match &mut self.jit {
-            None => self.interpreter.run(&mut self.m, Some(limit)),
-            Some(jit) => jit.run(&mut self.m, Some(limit)),
-        }
-    }
-}
-
-/// Every engine, for the tests that run the same code on each.
-const ENGINES: [Engine; 2] = [Engine::Interp, Engine::Jit];
-
-/// Every engine in every mode.
-const ENGINE_MODES: [(Engine, Mode); 4] = [
-    (Engine::Interp, Mode::User),
-    (Engine::Interp, Mode::Machine),
-    (Engine::Jit, Mode::User),
-    (Engine::Jit, Mode::Machine),
-];
-
-/// A machine about to run `code` at CODE in `mode` on `engine`, with trap
-/// handlers and ECALL dispatch pointing at HANDLER.
-fn rig(engine: Engine, mode: Mode, code: &[u32]) -> Rig {
-    let jit = (engine == Engine::Jit).then(|| {
-        JitEngine::new(JitOptions {
-            threshold: 1,
-            chain: false,
-            ..JitOptions::default()
-        })
-    });
-    Rig {
-        m: machine(mode, code),
-        interpreter: Interpreter::new(),
-        jit,
-    }
-}
-
-/// A machine about to run `code` at CODE in `mode`, with trap handlers and
-/// ECALL dispatch pointing at HANDLER.
-fn machine(mode: Mode, code: &[u32]) -> Machine {
-    let mut m = Machine::new(HostIo::captured()).unwrap();
-    for (k, word) in code.iter().enumerate() {
-        m.mem.store_u32(CODE + 4 * k as u32, *word);
-    }
-    for cause in 0..10 {
-        m.mem.store_u32(TRAP_DISPATCH_ADDR + 4 * cause, HANDLER);
-    }
-    m.mem.store_u32(ECALL_DISPATCH_ADDR, HANDLER);
-    m.pc = CODE;
-    m.set_mode(mode);
-    m
-}
+use zkjit::{Mode, Stop, TrapCause};
 
 /// Runs one register-register instruction with x1 = a, x2 = b; returns x3.
 fn rr(engine: Engine, mode: Mode, funct7: u32, funct3: u32, a: u32, b: u32) -> u32 {

@@ -1,14 +1,12 @@
 //! Where translated code lives: one mapping from which functions are packed
 //! one after the other. Cranelift's own memory provider maps fresh pages for
 //! every function, so that hot blocks, each a function, were spread one to a
-//! page: packing them took fib from 39 to 28 ms and bytecode from 71 to
-//! 63 ms (fewer instruction-TLB misses and system calls).
+//! page: packing them means fewer instruction-TLB misses and system calls.
 //!
 //! Memory is never writable and executable at once. The arena is one piece
 //! of memory mapped twice: Cranelift writes code through a read-write view
 //! and it runs from a read-execute view, so that no function costs a
-//! protection change (two `mprotect` calls a function were 1-3% of fib's
-//! and modexp's runs). Under `perf` (which reads the code's addresses from
+//! protection change (two `mprotect` calls a function). Under `perf` (which reads the code's addresses from
 //! the map Cranelift writes, the ones it wrote the code at), or where the
 //! double mapping cannot be made, it is one mapping whose written pages
 //! become read-execute when the module finalizes a function, and the page a

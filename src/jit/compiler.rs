@@ -64,9 +64,8 @@ struct Build {
     /// Through Cranelift's optimiser, the e-graph pass (value numbering,
     /// loop-invariant code motion, folding). It costs about a third of
     /// Cranelift's time, and pays only in loops of some size: a trace runs
-    /// each instruction once an entry, and small loops came out as fast
-    /// or faster without it (matmul's and crc32's inner loops). Big loops
-    /// need it (sha256's round loop 25 -> 33 ms without).
+    /// each instruction once an entry, and small loops come out as fast
+    /// or faster without it. Big loops (sha256's rounds) need it.
     optimise: bool,
     /// Placed so that the loop's head lands at `LOOP_HEAD_IN_LINE`.
     align_loop_head: bool,
@@ -93,9 +92,9 @@ impl Build {
 /// Bytes to put before a loop function's code so that its head (the lowest
 /// target of a backward edge) lands at `LOOP_HEAD_IN_LINE` in a 64-byte
 /// line, the function starting on a line. How a hot loop's branches fall
-/// into lines moved whole guests by 10-15% (matmul 28.6 or 31.3 ms, the
-/// sieve 47 or 54 ms, with the same code), so that unrelated changes that
-/// moved the code moved the benchmarks; 40 measured best on those loops.
+/// into lines moves whole guests by more than most code changes do, so
+/// that without this unrelated changes that moved the code moved the
+/// benchmarks; 40 measured best on their loops.
 fn loop_head_padding(edges: &[(u32, u32)]) -> u32 {
     let head = edges
         .iter()

@@ -189,8 +189,7 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
         .collect();
     // Every register of a loop stays live throughout it, loaded at entry
     // and stored at every exit: past a point, spills and the entry and exit
-    // cost more than the block transitions saved (measured on the
-    // benchmark guests: loops of more registers or more exits got slower).
+    // cost more than the block transitions saved.
     let registers = loop_registers(&blocks);
     // (No block of a loop ends in a call, an indirect jump or an ECALL:
     // those lead nowhere statically, so never back to the head.)
@@ -221,8 +220,8 @@ pub fn discover_loop(mem: &GuestMemory, head: GuestBlock) -> Vec<GuestBlock> {
 /// the lowest block's holds `block` too. Compilers lay a loop out from its
 /// top and come into it there, so entries from outside (modexp's multiply
 /// loops, once per pass of the loop around them) then go straight to the
-/// loop's code rather than through an entry stub and the dispatch: modexp
-/// 17.4 -> 16.7 ms. `block` gets an entry stub at its next entry.
+/// loop's code rather than through an entry stub and the dispatch.
+/// `block` gets an entry stub at its next entry.
 pub fn discover_loop_from_top(mem: &GuestMemory, block: GuestBlock) -> Vec<GuestBlock> {
     let (mode, pc) = (block.mode, block.start);
     let blocks = discover_loop(mem, block);
@@ -243,8 +242,7 @@ pub fn discover_loop_from_top(mem: &GuestMemory, block: GuestBlock) -> Vec<Guest
 /// being translated as loops of their own when the interpreter enters the
 /// loop there. Only loops of many instructions are: a small loop compiles
 /// fast, and a translation entered at its own head skips the entry
-/// dispatch (measured: the bytecode interpreter's dispatch loop, entered
-/// once per pass, got 3% slower with it).
+/// dispatch (a dispatch loop entered once per pass pays for the stub).
 pub fn shares_entries(blocks: &[GuestBlock]) -> bool {
     blocks.len() > 1 && blocks.iter().map(|b| b.insns.len()).sum::<usize>() >= 32
 }
@@ -263,7 +261,7 @@ const MAX_TRACE_INSNS: usize = 64;
 /// function whose only way from one block to the next is that edge (every
 /// other way out leaves the function), so that a hot path of small blocks
 /// runs without transitions. (Following the busier side of branches that
-/// went both ways made fib 30% slower: more to compile, and the other
+/// go both ways costs more than it saves: more to compile, and the other
 /// side laid out as cold.)
 pub fn discover_trace(
     mem: &GuestMemory,

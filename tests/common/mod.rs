@@ -4,6 +4,7 @@
 
 pub mod asm;
 pub mod oracle;
+pub mod rig;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -40,11 +40,10 @@ use access_checks::PageOf;
 /// Loops of at least this many instructions check the cycle limit on the
 /// edges into their checking blocks rather than at those blocks' start: the
 /// way round is then one conditional branch, taken, where it was a jump and
-/// a check (sha256's round loops: 24.1 -> 22.9 ms). Smaller loops keep the
-/// check at the start: for them Cranelift moved the cycle budget between
-/// registers on the way round (a conditional branch passing it to the
-/// loop's head), which cost more than the jump saved (matmul's inner loop
-/// +22%, the sieve's +15%).
+/// a check. Smaller loops keep the check at the start: for them Cranelift
+/// moves the cycle budget between registers on the way round (a conditional
+/// branch passing it to the loop's head), which costs more than the jump
+/// saves.
 const MIN_EDGE_CHECKED_LOOP_INSNS: usize = 32;
 
 /// Most registers a loop may use for guest memory's host address to be
@@ -178,10 +177,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         // Guest memory's host address is a 64-bit constant, which Cranelift
         // materialises again in every block that uses it; a loop of few
         // registers and several accesses a pass reads it from the context
-        // once and keeps it in a register instead (matmul's inner loop: 45
-        // -> 40 ms). Otherwise the extra live value, saved and restored
-        // around the function, costs more than it saves (the sieve's
-        // one-store inner loop, of a few passes an entry, got slower).
+        // once and keeps it in a register instead. Otherwise the extra live
+        // value, saved and restored around the function, costs more than it
+        // saves (a one-store inner loop of a few passes an entry).
         let accesses = blocks
             .iter()
             .flat_map(|b| &b.insns)
