@@ -87,6 +87,7 @@ impl Machine {
         if let Some(table) = self.mem.take_host_table() {
             model.place_page_states(table);
         }
+        model.follow_code_pages(self.mem.code_page_flags());
         self.cycle_model = model;
     }
 

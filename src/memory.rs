@@ -12,11 +12,12 @@
 //! recorded, so that the JIT can drop the translation before it runs again.
 
 use std::io;
+use std::ops::Range;
 use std::sync::Arc;
 
 use memmap2::{MmapMut, MmapOptions, MmapRaw};
 
-use crate::platform::{PAGE_BYTES, PAGE_SHIFT};
+use crate::platform::PAGE_SHIFT;
 
 /// Size of the guest address space.
 pub const SPACE_BYTES: usize = 1 << 32;
@@ -53,9 +54,8 @@ pub struct GuestMemory {
     table_taken: bool,
     /// One byte per guest word: non-zero where the word holds translated code.
     code_words: MmapMut,
-    /// One byte per page (`PAGE_BYTES`): non-zero where a word of it does
-    /// (fine enough to tell a stack from the code next to it).
-    code_pages: MmapMut,
+    /// Which pages hold a word of translated code.
+    code_pages: CodePageFlags,
     /// Addresses of code words stored to since the last `take_written_code`.
     written_code: Vec<u32>,
     /// When set, the code page of every store is recorded.
@@ -72,7 +72,7 @@ impl GuestMemory {
             )?)),
             table_taken: false,
             code_words: reserve(SPACE_BYTES / 4)?,
-            code_pages: reserve(SPACE_BYTES >> PAGE_SHIFT)?,
+            code_pages: CodePageFlags::new()?,
             written_code: Vec::new(),
             track_pages: false,
             written_pages: Vec::new(),
@@ -130,15 +130,20 @@ impl GuestMemory {
     /// Base pointer of the code-page map: the byte for guest address `a` is
     /// at `base + (a >> PAGE_SHIFT)`.
     pub fn code_pages_ptr(&mut self) -> *mut u8 {
-        self.code_pages.as_mut_ptr()
+        self.code_pages.map.as_mut_ptr()
+    }
+
+    /// A handle on the code-page map, to read (the cycle model's, which
+    /// tells translated stores which dirty pages hold code).
+    pub fn code_page_flags(&self) -> CodePageFlags {
+        self.code_pages.clone()
     }
 
     /// Marks the words `start..end` (within one code page) as holding
     /// translated code.
     pub fn mark_code_words(&mut self, start: u32, end: u32) {
         self.code_words[(start >> 2) as usize..(end >> 2) as usize].fill(1);
-        let pages = (start >> PAGE_SHIFT) as usize..=((end - 1) >> PAGE_SHIFT) as usize;
-        self.code_pages[pages].fill(1);
+        self.code_pages.fill(pages_of(start, end), 1);
     }
 
     /// Unmarks every word of the code page holding `addr`.
@@ -146,8 +151,7 @@ impl GuestMemory {
         let start = (code_page(addr) * CODE_PAGE_BYTES) as usize;
         let end = start + CODE_PAGE_BYTES as usize;
         self.code_words[start / 4..end / 4].fill(0);
-        let page = PAGE_BYTES as usize;
-        self.code_pages[start / page..end / page].fill(0);
+        self.code_pages.fill(code_page_pages(addr), 0);
     }
 
     /// The code words stored to since the last call.
@@ -266,6 +270,50 @@ impl GuestMemory {
         let bytes = &self.bytes()[addr as usize..end as usize];
         let len = bytes.iter().position(|&b| b == 0)?;
         Some(&bytes[..len])
+    }
+}
+
+/// The pages (`PAGE_BYTES`) holding the bytes `start..end` (not empty).
+pub fn pages_of(start: u32, end: u32) -> Range<u32> {
+    start >> PAGE_SHIFT..((end - 1) >> PAGE_SHIFT) + 1
+}
+
+/// The pages (`PAGE_BYTES`, fine enough to tell a stack from the code next
+/// to it) of code page `code_page(addr)`.
+pub fn code_page_pages(addr: u32) -> Range<u32> {
+    let first = code_page(addr) << (CODE_PAGE_SHIFT - PAGE_SHIFT);
+    first..first + (CODE_PAGE_BYTES >> PAGE_SHIFT)
+}
+
+/// One byte per page (`PAGE_BYTES`) of the address space, non-zero where
+/// a word of the page holds translated code. Guest memory owns and writes
+/// it; handles from `GuestMemory::code_page_flags` read the same bytes.
+#[derive(Clone)]
+pub struct CodePageFlags {
+    map: Arc<MmapRaw>,
+}
+
+impl CodePageFlags {
+    fn new() -> io::Result<Self> {
+        Ok(Self {
+            map: Arc::new(MmapRaw::from(reserve(SPACE_BYTES >> PAGE_SHIFT)?)),
+        })
+    }
+
+    /// Whether page `page` (an address >> `PAGE_SHIFT`) holds translated code.
+    #[inline(always)]
+    pub fn holds_code(&self, page: u32) -> bool {
+        // SAFETY: the map has a byte for each of the 2^22 pages; no
+        // reference into it is ever held (it is read and written by pointer).
+        unsafe { *self.map.as_ptr().add(page as usize) != 0 }
+    }
+
+    fn fill(&self, pages: Range<u32>, value: u8) {
+        let len = pages.end.saturating_sub(pages.start) as usize;
+        // SAFETY: as in `holds_code`; the pages are within the map.
+        unsafe {
+            std::ptr::write_bytes(self.map.as_mut_ptr().add(pages.start as usize), value, len)
+        }
     }
 }
 

@@ -30,7 +30,7 @@ mod page_states;
 mod paging;
 mod segments;
 
-use crate::memory::{HostTable, HOST_TABLE_BYTES};
+use crate::memory::{CodePageFlags, HostTable, HOST_TABLE_BYTES};
 use crate::platform::PAGES;
 
 pub use page_states::PAGE_DIRTY_WATCHED;
@@ -77,12 +77,14 @@ pub struct CycleModel {
     epoch: u32,
     /// Each page's state in this segment for translated code: the leaves
     /// of `states` (0 unloaded, 1 loaded, 2 dirty), but
-    /// [`PAGE_DIRTY_WATCHED`] for a dirty page in `watched`; then the
+    /// [`PAGE_DIRTY_WATCHED`] for a dirty page that holds translated code;
+    /// then the
     /// user-mode view of them (see `user_page_states_ptr`). Written through
     /// `set_page_state` only, which keeps the two in step.
     page_states: HostTable,
-    /// Pages the JIT watches stores to (non-zero: they hold translated code).
-    watched: Vec<u8>,
+    /// Which pages hold translated code (guest memory's map, read here):
+    /// the JIT watches stores to those, when they are dirty.
+    code_pages: Option<CodePageFlags>,
     /// The pages whose `page_states` entry is set, to clear at a split.
     pages_in_state: Vec<u32>,
     /// A tag at least this means loaded in this segment (0 when disabled).
@@ -109,7 +111,7 @@ impl CycleModel {
             states: Vec::new(),
             epoch: 0,
             page_states: HostTable::empty(),
-            watched: Vec::new(),
+            code_pages: None,
             pages_in_state: Vec::new(),
             read_min: 0,
             write_min: 0,
@@ -131,7 +133,6 @@ impl CycleModel {
             states: vec![0; 2 * PAGES as usize],
             page_states: HostTable::new(HOST_TABLE_BYTES)
                 .unwrap_or_else(|error| panic!("cannot map the page-state table: {error}")),
-            watched: vec![0; PAGES as usize],
             ..Self::user_only()
         };
         model.start_segment(0);

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use super::{Access, CycleModel};
-use crate::memory::{code_page, HostTable, CODE_PAGE_BYTES, HOST_TABLE_BYTES};
+use crate::memory::{CodePageFlags, HostTable, HOST_TABLE_BYTES};
 use crate::mode::Mode;
 use crate::platform::{PAGES, PAGE_BYTES};
 
@@ -81,27 +81,29 @@ impl CycleModel {
         }
     }
 
-    /// Watches stores to the pages of `start..end` (a non-empty range;
-    /// nothing when the model is off): see [`PAGE_DIRTY_WATCHED`].
-    pub fn watch_pages(&mut self, start: u32, end: u32) {
-        if self.enabled {
-            for page in (start / PAGE_BYTES..=(end - 1) / PAGE_BYTES).map(|p| p as usize) {
-                self.watched[page] = 1;
-                if self.page_states[page] == Access::Write as u8 {
-                    self.set_page_state(page, PAGE_DIRTY_WATCHED);
-                }
-            }
+    /// Reads which pages hold translated code from `flags` (guest
+    /// memory's map): see [`PAGE_DIRTY_WATCHED`].
+    pub fn follow_code_pages(&mut self, flags: CodePageFlags) {
+        self.code_pages = Some(flags);
+    }
+
+    /// The state byte of dirty page `page`: plainly dirty, or watched when
+    /// it holds translated code.
+    pub(super) fn dirty_state(&self, page: u32) -> u8 {
+        match &self.code_pages {
+            Some(flags) if flags.holds_code(page) => PAGE_DIRTY_WATCHED,
+            _ => Access::Write as u8,
         }
     }
 
-    /// Stops watching the pages of the code page holding `addr`.
-    pub fn unwatch_code_page(&mut self, addr: u32) {
+    /// Brings the state bytes of `pages` up to date after guest memory's
+    /// code-page map changed there (translated code installed or dropped).
+    pub fn code_pages_changed(&mut self, pages: Range<u32>) {
         if self.enabled {
-            let first = (code_page(addr) * CODE_PAGE_BYTES / PAGE_BYTES) as usize;
-            for page in first..first + (CODE_PAGE_BYTES / PAGE_BYTES) as usize {
-                self.watched[page] = 0;
-                if self.page_states[page] == PAGE_DIRTY_WATCHED {
-                    self.set_page_state(page, Access::Write as u8);
+            for page in pages {
+                let state = self.page_states[page as usize];
+                if state == Access::Write as u8 || state == PAGE_DIRTY_WATCHED {
+                    self.set_page_state(page as usize, self.dirty_state(page));
                 }
             }
         }
@@ -112,6 +114,26 @@ impl CycleModel {
 mod tests {
     use super::*;
     use crate::cycle_model::Access;
+    use crate::memory::{code_page_pages, pages_of, GuestMemory};
+
+    /// A model following `mem`'s code pages.
+    fn model_of(mem: &GuestMemory) -> CycleModel {
+        let mut model = CycleModel::new(14);
+        model.follow_code_pages(mem.code_page_flags());
+        model
+    }
+
+    /// Marks `start..end` as translated code, as installing a translation does.
+    fn install(mem: &mut GuestMemory, model: &mut CycleModel, start: u32, end: u32) {
+        mem.mark_code_words(start, end);
+        model.code_pages_changed(pages_of(start, end));
+    }
+
+    /// Drops the code page of `addr`, as invalidating it does.
+    fn drop_code_page(mem: &mut GuestMemory, model: &mut CycleModel, addr: u32) {
+        mem.clear_code_page(addr);
+        model.code_pages_changed(code_page_pages(addr));
+    }
 
     #[test]
     fn the_page_state_bytes_follow_the_tags_and_clear_at_a_split() {
@@ -135,7 +157,8 @@ mod tests {
 
     #[test]
     fn the_user_view_reads_a_user_access_page_state_and_zero_otherwise() {
-        let mut model = CycleModel::new(14);
+        let mut mem = GuestMemory::new().unwrap();
+        let mut model = model_of(&mem);
         // What translated code reads for an access of 2^shift bytes.
         let view = |model: &CycleModel, addr: u32, shift: u32| {
             let index = addr.rotate_right(shift) >> (10 - shift);
@@ -154,9 +177,9 @@ mod tests {
         assert_eq!(view(&model, 0x3_0401, 1), 0);
         assert_eq!(view(&model, 0xc000_1000, 2), 0);
         assert_eq!(view(&model, 0x8000, 2), 0);
-        model.watch_pages(0x3_0400, 0x3_0404);
+        install(&mut mem, &mut model, 0x3_0400, 0x3_0404);
         assert_eq!(view(&model, 0x3_0400, 2), PAGE_DIRTY_WATCHED);
-        model.unwatch_code_page(0x3_0400);
+        drop_code_page(&mut mem, &mut model, 0x3_0400);
         assert_eq!(view(&model, 0x3_0400, 2), 2);
         model.split(100);
         assert_eq!(view(&model, 0x3_0400, 2), 0);
@@ -165,11 +188,12 @@ mod tests {
 
     #[test]
     fn a_watched_page_is_never_plainly_dirty() {
-        let mut model = CycleModel::new(14);
+        let mut mem = GuestMemory::new().unwrap();
+        let mut model = model_of(&mem);
         let byte = |model: &CycleModel| model.page_states[(0x3_0400 / PAGE_BYTES) as usize];
         model.access(0x3_0400, Access::Write);
         assert_eq!(byte(&model), Access::Write as u8);
-        model.watch_pages(0x3_0400, 0x3_0410);
+        install(&mut mem, &mut model, 0x3_0400, 0x3_0410);
         assert_eq!(byte(&model), PAGE_DIRTY_WATCHED);
         model.split(100);
         model.access(0x3_0400, Access::Read);
@@ -180,7 +204,14 @@ mod tests {
             PAGE_DIRTY_WATCHED,
             "watching outlives a segment"
         );
-        model.unwatch_code_page(0x3_0000);
+        drop_code_page(&mut mem, &mut model, 0x3_0000);
         assert_eq!(byte(&model), Access::Write as u8);
+        model.split(200);
+        model.access(0x3_0400, Access::Write);
+        assert_eq!(
+            byte(&model),
+            Access::Write as u8,
+            "dropped code is not watched"
+        );
     }
 }

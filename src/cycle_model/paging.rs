@@ -3,7 +3,7 @@
 //! nodes not yet in that state. Tags name the segment a state was set in,
 //! so that a new segment unloads everything by moving on one epoch.
 
-use super::{Access, CycleModel, NODE_CYCLES, PAGE_CYCLES, PAGE_DIRTY_WATCHED};
+use super::{Access, CycleModel, NODE_CYCLES, PAGE_CYCLES};
 use crate::platform::{MACHINE_REGS_ADDR, PAGES, PAGE_BYTES};
 
 impl CycleModel {
@@ -77,11 +77,9 @@ impl CycleModel {
                 if state == 0 {
                     self.pages_in_state.push(page);
                 }
-                let watched = goal == Access::Write as u32 && self.watched[page as usize] != 0;
-                let byte = if watched {
-                    PAGE_DIRTY_WATCHED
-                } else {
-                    goal as u8
+                let byte = match goal == Access::Write as u32 {
+                    true => self.dirty_state(page),
+                    false => goal as u8,
                 };
                 self.set_page_state(page as usize, byte);
             }

@@ -1,15 +1,17 @@
 //! Where translated code lives, and what happens when the guest overwrites
-//! it. Installing a translation marks its words in guest memory's code map
-//! (which stores check: see `GuestMemory::note_store`), has the cycle model
-//! watch its pages (see `cycle_model::PAGE_DIRTY_WATCHED`) and enters it in
-//! the code cache; a store into such a word drops every translation of its
-//! code page, undoing all three.
+//! it: the one place that installs and drops translations. Installing one
+//! marks its words and pages in guest memory's code maps (which stores
+//! check: see `GuestMemory::note_store`; the cycle model reads the page map
+//! to tell translated stores which dirty pages hold code, see
+//! `cycle_model::PAGE_DIRTY_WATCHED`) and enters it in the code cache; a
+//! store into such a word drops every translation of its code page from
+//! both.
 
 use super::code_cache::{self, BlockSpan};
 use super::engine::JitEngine;
 use super::region::GuestBlock;
 use crate::machine::Machine;
-use crate::memory::code_page;
+use crate::memory::{code_page, code_page_pages, pages_of};
 
 impl JitEngine {
     /// Makes `code`, the translation of `blocks`, the code run at their
@@ -22,7 +24,8 @@ impl JitEngine {
     ) {
         for block in blocks {
             m.mem.mark_code_words(block.start, block.end());
-            m.cycle_model.watch_pages(block.start, block.end());
+            m.cycle_model
+                .code_pages_changed(pages_of(block.start, block.end()));
         }
         let span = BlockSpan {
             mode: blocks[0].mode,
@@ -40,7 +43,7 @@ impl JitEngine {
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
         m.mem.clear_code_page(addr);
-        m.cycle_model.unwatch_code_page(addr);
+        m.cycle_model.code_pages_changed(code_page_pages(addr));
         let page = code_page(addr);
         self.loop_entries
             .retain(|&(_, pc), _| code_page(pc) != page);
