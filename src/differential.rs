@@ -42,6 +42,19 @@ pub fn run(
         let unit_mode = jit_machine.mode();
         match jit.step(jit_machine, limit) {
             Ok(steps) => {
+                // A unit of no steps (the JIT translated) still made the
+                // checks before an instruction, which may end a segment:
+                // the interpreter makes them too.
+                if steps == 0 {
+                    reference.before_instruction(limit).map_err(|stop| {
+                        diverged(
+                            jit_machine,
+                            reference,
+                            Some((unit_pc, unit_mode)),
+                            &format!("only the interpreter stopped: {stop}"),
+                        )
+                    })?;
+                }
                 for _ in 0..steps {
                     interpreter_step(&mut interpreter, reference, limit).map_err(|stop| {
                         diverged(

@@ -188,3 +188,21 @@ fn short_runs_translate_nothing_by_default() {
     let jit = report.jit.expect("JIT statistics");
     assert_eq!(jit.blocks_compiled, 0, "{jit:?}");
 }
+
+#[test]
+fn differential_mode_agrees_across_segment_ends_and_retranslation() {
+    // smc retranslates the code it rewrites: a JIT step that only
+    // translates, right after a segment ended, must not look like a
+    // divergence.
+    let program = GuestRun::new("smc").program(KERNEL_ELF);
+    for po2 in [13, 14, 15, 20] {
+        let config = Config {
+            engine: Engine::Diff,
+            capture_output: true,
+            po2: Some(po2),
+            ..Config::default()
+        };
+        let report = Session::new(&program, config).unwrap().run();
+        assert_eq!(report.exit_code(), Some(0), "po2 {po2}: {:?}", report.error);
+    }
+}
