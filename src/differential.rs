@@ -45,26 +45,19 @@ pub fn run(
                 // A unit of no steps (the JIT translated) still made the
                 // checks before an instruction, which may end a segment:
                 // the interpreter makes them too.
-                if steps == 0 {
-                    reference.before_instruction(limit).map_err(|stop| {
-                        diverged(
-                            jit_machine,
-                            reference,
-                            Some((unit_pc, unit_mode)),
-                            &format!("only the interpreter stopped: {stop}"),
-                        )
-                    })?;
-                }
-                for _ in 0..steps {
-                    interpreter_step(&mut interpreter, reference, limit).map_err(|stop| {
-                        diverged(
-                            jit_machine,
-                            reference,
-                            Some((unit_pc, unit_mode)),
-                            &format!("only the interpreter stopped: {stop}"),
-                        )
-                    })?;
-                }
+                let caught_up = match steps {
+                    0 => reference.before_instruction(limit),
+                    _ => (0..steps)
+                        .try_for_each(|_| interpreter_step(&mut interpreter, reference, limit)),
+                };
+                caught_up.map_err(|stop| {
+                    diverged(
+                        jit_machine,
+                        reference,
+                        Some((unit_pc, unit_mode)),
+                        &format!("only the interpreter stopped: {stop}"),
+                    )
+                })?;
                 compare(jit_machine, reference, Some((unit_pc, unit_mode)))?;
             }
             Err(jit_stop) => {
