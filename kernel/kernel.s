@@ -2,8 +2,8 @@
 #
 # Implements the user ABI of the RISC Zero zkVM (request number in user t0):
 #   0 HALT, 1 INPUT, 2 SOFTWARE, 3 SHA, 4 BIGINT, 6 BIGINT2, 7 POSEIDON2.
-# Accelerators the host does not implement (BIGINT, BIGINT2, POSEIDON2) are
-# passed through to the host, which ends the run with "not supported".
+# Accelerators are passed through to the host's calls; the host does not
+# implement BIGINT and BIGINT2 yet and ends the run with "not supported".
 # Every user trap lands in _trap_cause_N, which reports cause, pc and the
 # faulting address on the host's WRITE channel and stops the machine.
 #

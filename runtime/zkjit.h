@@ -49,4 +49,24 @@ void zkjit_sha_compress(uint32_t out[8], const uint32_t in[8], const void *block
 /* SHA-256 of a whole message with the accelerator; writes 32 digest bytes. */
 void zkjit_sha256(const void *msg, size_t len, uint8_t digest[32]);
 
+/* Flags of zkjit_poseidon2's `bits_count`, above its 16-bit block count. */
+#define ZKJIT_POSEIDON2_IS_ELEM 0x80000000u
+#define ZKJIT_POSEIDON2_CHECK_OUT 0x40000000u
+
+/* The POSEIDON2 accelerator: absorbs the blocks at `in` (16 field elements
+ * a block with ZKJIT_POSEIDON2_IS_ELEM, else 8 words of two 16-bit cells)
+ * into the 8-word capacity `state` (NULL: zeros, not kept), and writes the
+ * 8-word result to `out` (or, with ZKJIT_POSEIDON2_CHECK_OUT, checks it
+ * there). Buffers are word-aligned; the kernel takes word addresses.
+ * Inline, so that programs that do not use it do not change. */
+static inline void zkjit_poseidon2(uint32_t state[8], const void *in, uint32_t out[8],
+                                   uint32_t bits_count) {
+    register uint32_t t0 __asm__("t0") = 7; /* the POSEIDON2 user ecall */
+    register uint32_t a0 __asm__("a0") = (uint32_t)state / 4;
+    register uint32_t a1 __asm__("a1") = (uint32_t)in / 4;
+    register uint32_t a2 __asm__("a2") = (uint32_t)out / 4;
+    register uint32_t a3 __asm__("a3") = bits_count;
+    __asm__ volatile("ecall" : : "r"(t0), "r"(a0), "r"(a1), "r"(a2), "r"(a3) : "memory");
+}
+
 #endif

@@ -97,6 +97,38 @@ fn sha_accelerator_against_software_sha() {
 }
 
 #[test]
+fn poseidon2_accelerator_in_every_mode() {
+    check_against_oracle(GuestRun::new("poseidon2"));
+}
+
+#[test]
+fn poseidon2_errors_stop_both_with_the_cause() {
+    for (what, cause) in [
+        ("bad-check", "POSEIDON2 check failed"),
+        ("bad-address", "runs past the end of memory"),
+    ] {
+        let run = GuestRun::new("poseidon2").args(&[what]);
+        assert!(
+            run_oracle(&run, 20).is_err(),
+            "{what}: the oracle should fail"
+        );
+        for kernel in [V1COMPAT_ELF, KERNEL_ELF] {
+            let ours = run.clone().run_both(kernel);
+            assert!(
+                matches!(ours.outcome, Outcome::Stopped(Stop::HostCall { .. })),
+                "{what}: {:?}",
+                ours.outcome
+            );
+            let error = ours.error.unwrap_or_default();
+            assert!(
+                error.contains(cause) && error.contains("pc 0x"),
+                "{what}: {error}"
+            );
+        }
+    }
+}
+
+#[test]
 fn heap() {
     check_against_oracle(GuestRun::new("heap"));
 }

@@ -1,0 +1,94 @@
+//! Machine-mode ECALL: the host calls selected by `a7`, one file each
+//! (TERMINATE, READ, WRITE, SHA2, POSEIDON2; BIGINT is not supported yet).
+//! Each costs the user cycles, and pages in and out what, the reference
+//! executor does.
+
+mod poseidon2;
+mod read;
+mod sha2;
+mod terminate;
+mod write;
+
+use crate::machine::Machine;
+use crate::memory::GuestMemory;
+use crate::platform::{host_call, reg, MAX_IO_BYTES};
+use crate::stop::Stop;
+use crate::syscalls::{GuestView, SyscallError};
+
+/// The machine as software syscalls see it.
+pub(super) struct MachineView<'a> {
+    pub(super) mem: &'a GuestMemory,
+    pub(super) user_cycles: u64,
+}
+
+impl GuestView for MachineView<'_> {
+    fn user_reg(&mut self, idx: usize) -> u32 {
+        self.mem
+            .load_u32(crate::platform::USER_REGS_ADDR + 4 * idx as u32)
+    }
+
+    fn bytes(&mut self, addr: u32, len: u32) -> Option<Vec<u8>> {
+        self.mem.slice(addr, len).map(<[u8]>::to_vec)
+    }
+
+    fn user_cycles(&self) -> u64 {
+        self.user_cycles
+    }
+
+    fn c_string(&mut self, addr: u32, max: u32) -> Option<Vec<u8>> {
+        self.mem.c_string(addr, max).map(<[u8]>::to_vec)
+    }
+}
+
+impl Machine {
+    /// Performs the host call named by `a7`.
+    pub(crate) fn host_call(&mut self) -> Result<(), Stop> {
+        match self.reg(reg::A7) {
+            host_call::TERMINATE => self.host_terminate(),
+            host_call::READ => self.host_read(),
+            host_call::WRITE => self.host_write(),
+            host_call::SHA2 => self.host_sha2(),
+            host_call::POSEIDON2 => self.host_poseidon2(),
+            host_call::BIGINT => Err(self.unsupported("BIGINT host call")),
+            other => Err(self.unsupported(&format!("host call a7 = {other}"))),
+        }
+    }
+
+    pub(super) fn syscall_stop(&self, error: SyscallError) -> Stop {
+        match error {
+            SyscallError::Unsupported(what) => self.unsupported(&what),
+            SyscallError::Panic(msg) => Stop::GuestPanic(msg),
+            SyscallError::Invalid(msg) => self.host_error(msg),
+            SyscallError::Io(msg) => Stop::Io(msg),
+        }
+    }
+
+    pub(crate) fn unsupported(&self, what: &str) -> Stop {
+        Stop::Unsupported {
+            what: what.to_string(),
+            pc: self.pc,
+        }
+    }
+
+    pub(crate) fn host_error(&self, message: impl Into<String>) -> Stop {
+        Stop::HostCall {
+            pc: self.pc,
+            message: message.into(),
+        }
+    }
+
+    /// Checks a host I/O buffer: it must not wrap and must fit one transfer.
+    pub(super) fn io_buffer(&self, what: &str, ptr: u32, len: u32) -> Result<(), Stop> {
+        if ptr.checked_add(len).is_none() {
+            return Err(self.host_error(format!(
+                "{what} buffer {ptr:#010x} + {len} wraps around memory"
+            )));
+        }
+        if len > MAX_IO_BYTES {
+            return Err(self.host_error(format!(
+                "{what} of {len} bytes exceeds the limit of {MAX_IO_BYTES}"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,24 @@
+//! WRITE: guest bytes to the host (the kernel's diagnostics).
+
+use crate::machine::Machine;
+use crate::platform::reg;
+use crate::stop::Stop;
+
+impl Machine {
+    /// WRITE: a0 = fd, a1 = buffer, a2 = length; kernel diagnostics, shown
+    /// on the guest's stderr whatever the fd. Returns the length in a0.
+    pub(super) fn host_write(&mut self) -> Result<(), Stop> {
+        let ptr = self.reg(reg::A1);
+        let len = self.reg(reg::A2);
+        self.io_buffer("WRITE", ptr, len)?;
+        let bytes = self.mem.slice(ptr, len).unwrap_or_default().to_vec();
+        self.io
+            .stderr
+            .write_all(&bytes)
+            .map_err(|e| Stop::Io(e.to_string()))?;
+        self.set_reg(reg::A0, len);
+        self.pc = self.pc.wrapping_add(4);
+        self.user_cycles += 2;
+        Ok(())
+    }
+}
