@@ -2,8 +2,8 @@
 #
 # Implements the user ABI of the RISC Zero zkVM (request number in user t0):
 #   0 HALT, 1 INPUT, 2 SOFTWARE, 3 SHA, 4 BIGINT, 6 BIGINT2, 7 POSEIDON2.
-# Accelerators are passed through to the host's calls; the host does not
-# implement BIGINT and BIGINT2 yet and ends the run with "not supported".
+# Accelerators are passed through to the host's calls. The v1 BIGINT call
+# (4) is not implemented: it ends the run with "not supported".
 # Every user trap lands in _trap_cause_N, which reports cause, pc and the
 # faulting address on the host's WRITE channel and stops the machine.
 #
@@ -47,6 +47,11 @@
 .equ U_A2, 12*4
 .equ U_A3, 13*4
 .equ U_A4, 14*4
+.equ U_T1, 6*4
+.equ U_T2, 7*4
+.equ U_A5, 15*4
+.equ U_A6, 16*4
+.equ U_T3, 28*4
 .equ U_T6, 31*4
 
 .section .text
@@ -447,15 +452,32 @@ _sha_bad_pointer:
     call _puts
     unimp
 
-# Accelerators the host does not implement: hand them over as they are.
+# The v1 BIGINT call (a 256-bit modular multiply) would need a bigint
+# program of the kernel's own: not implemented, the run stops here.
 _ecall_bigint:
-    li a7, HOST_BIGINT
-    ecall
-    mret
+    la a0, msg_bigint_v1
+    call _puts
+    unimp
 
+# BIGINT2: the host runs the bigint program of the blob at user a0, whose
+# arenas are registers: the user's sp and a1..a6, in user mode (t0 = 0).
 _ecall_bigint2:
+    mv s0, sp
+    lw sp, U_SP(tp)
+    li t0, 0
+    lw t1, U_T1(tp)
+    lw t2, U_T2(tp)
+    lw t3, U_T3(tp)
+    lw a0, U_A0(tp)
+    lw a1, U_A1(tp)
+    lw a2, U_A2(tp)
+    lw a3, U_A3(tp)
+    lw a4, U_A4(tp)
+    lw a5, U_A5(tp)
+    lw a6, U_A6(tp)
     li a7, HOST_BIGINT
     ecall
+    mv sp, s0
     mret
 
 _ecall_poseidon2:
@@ -477,6 +499,7 @@ msg_unknown_syscall: .asciz "zkjit kernel: unknown software syscall number "
 msg_bad_input:       .asciz "zkjit kernel: INPUT index out of range\n"
 msg_bad_read:        .asciz "zkjit kernel: host returned more bytes than asked\n"
 msg_bad_sha:         .asciz "zkjit kernel: SHA pointer outside user memory\n"
+msg_bigint_v1:       .asciz "zkjit kernel: the v1 BIGINT call is not supported (risc0-bigint2 calls are)\n"
 
 .balign 4
 sha_k:

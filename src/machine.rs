@@ -128,13 +128,20 @@ impl Machine {
             return Err(Stop::CycleLimit { limit, pc: self.pc });
         }
         if self.cycle_model.segment_full(self.user_cycles) {
-            self.split_segment();
+            self.split_segment()?;
         }
         Ok(())
     }
 
     #[cold]
-    fn split_segment(&mut self) {
+    fn split_segment(&mut self) -> Result<(), Stop> {
+        if let Some(cycles) = self.cycle_model.overflowing_cycles(self.user_cycles) {
+            return Err(Stop::SegmentOverflow {
+                pc: self.pc,
+                cycles,
+                po2: self.cycle_model.po2(),
+            });
+        }
         // Suspend: the pc and mode are saved (the register files are
         // written back to the same, already dirty, page).
         self.mem.store_u32(SUSPEND_PC_ADDR, self.pc);
@@ -145,6 +152,7 @@ impl Machine {
         self.cycle_model.split(self.user_cycles);
         self.fetch_page = NO_PAGE;
         self.write_input_digest();
+        Ok(())
     }
 
     /// The mode the pc's code runs in.

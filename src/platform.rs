@@ -68,6 +68,10 @@ pub const MAX_SHA_COUNT: u32 = 10;
 pub mod reg {
     /// Temporary t0: the user ECALL request number.
     pub const T0: usize = 5;
+    /// Temporary t1.
+    pub const T1: usize = 6;
+    /// Temporary t2.
+    pub const T2: usize = 7;
     /// Argument/return a0.
     pub const A0: usize = 10;
     /// Argument/return a1.
@@ -82,6 +86,8 @@ pub mod reg {
     pub const A5: usize = 15;
     /// Argument a7: the machine ECALL host call number.
     pub const A7: usize = 17;
+    /// Temporary t3.
+    pub const T3: usize = 28;
     /// ABI names of x0..x31, for disassembly and reports.
     pub const NAMES: [&str; 32] = [
         "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4",

@@ -184,6 +184,18 @@ pub enum Stop {
         /// Where execution stopped.
         pc: u32,
     },
+    /// An instruction (a host call, in practice) took the segment past
+    /// `2^po2` cycles, so no segment can hold it: the reference executor
+    /// refuses such a run too.
+    #[error("the segment ending before pc {pc:#010x} holds {cycles} cycles, more than a segment of po2 {po2} can")]
+    SegmentOverflow {
+        /// Where the next instruction would be.
+        pc: u32,
+        /// The segment's cycles.
+        cycles: u64,
+        /// The segment size.
+        po2: u32,
+    },
     /// The JIT and the interpreter disagreed (differential mode); the
     /// report names the block, its instructions and both states.
     #[error("{0}")]
@@ -221,6 +233,10 @@ impl Stop {
             }
             Stop::CycleLimit { limit, pc } => format!(
                 "cycle limit of {limit} user cycles reached at pc {}",
+                at(*pc)
+            ),
+            Stop::SegmentOverflow { pc, cycles, po2 } => format!(
+                "the segment ending before pc {} holds {cycles} cycles, more than a segment of po2 {po2} can (a larger --po2 fits it)",
                 at(*pc)
             ),
             Stop::Io(message) => format!("host I/O error: {message}"),

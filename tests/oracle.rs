@@ -29,10 +29,15 @@ fn run_oracle(run: &GuestRun, po2: u32) -> anyhow::Result<OracleRun> {
 /// kernel) and checks that everything observable agrees: at each segment
 /// size, the cycles of every kind and the segment count too.
 fn check_against_oracle(run: GuestRun) {
+    check_against_oracle_at(run, &PO2S);
+}
+
+/// `check_against_oracle` at the segment sizes `po2s`.
+fn check_against_oracle_at(run: GuestRun, po2s: &[u32]) {
     let kernel = if run.bare { KERNEL_ELF } else { V1COMPAT_ELF };
     let name = run.name;
     let mut oracle_outputs = None;
-    for po2 in PO2S {
+    for &po2 in po2s {
         let oracle = run_oracle(&run, po2)
             .unwrap_or_else(|e| panic!("{name}: oracle failed at po2 {po2}: {e:#}"));
         let ours = run.clone().po2(po2).run_both(kernel);
@@ -125,6 +130,52 @@ fn poseidon2_errors_stop_both_with_the_cause() {
                 "{what}: {error}"
             );
         }
+    }
+}
+
+#[test]
+fn bigint2_with_the_programs_risc0_bigint2_ships() {
+    // (The 4096-bit multiply costs more cycles than a segment of po2 14
+    // holds: see the next test.)
+    check_against_oracle_at(GuestRun::new("bigint2"), &[16, 20]);
+    check_against_oracle_at(GuestRun::new("bigint2").args(&["0"]), &[16, 20]);
+}
+
+#[test]
+fn a_host_call_larger_than_a_segment_stops_both() {
+    let run = GuestRun::new("bigint2").po2(14);
+    let oracle = std::panic::catch_unwind(|| run_oracle(&run, 14));
+    assert!(
+        !matches!(oracle, Ok(Ok(_))),
+        "the reference refuses a segment past 2^14 cycles"
+    );
+    let ours = run.run_both(V1COMPAT_ELF);
+    assert!(
+        matches!(
+            ours.outcome,
+            Outcome::Stopped(Stop::SegmentOverflow { po2: 14, .. })
+        ),
+        "{:?}",
+        ours.outcome
+    );
+}
+
+#[test]
+fn a_corrupt_bigint_program_stops_both_with_the_cause() {
+    let run = GuestRun::new("bigint2").args(&["bad-program"]);
+    // (The reference's decoder panics on it.)
+    let oracle = std::panic::catch_unwind(|| run_oracle(&run, 20));
+    assert!(!matches!(oracle, Ok(Ok(_))), "the oracle should fail");
+    for kernel in [V1COMPAT_ELF, KERNEL_ELF] {
+        let ours = run.clone().run_both(kernel);
+        let error = ours.error.unwrap_or_default();
+        assert!(
+            matches!(ours.outcome, Outcome::Stopped(Stop::HostCall { .. }))
+                && error.contains("not a bigint program")
+                && error.contains("pc 0x"),
+            "{:?}: {error}",
+            ours.outcome
+        );
     }
 }
 

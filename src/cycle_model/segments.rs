@@ -76,6 +76,18 @@ impl CycleModel {
         user_cycles - self.segment_start + u64::from(self.paging) + u64::from(RESERVED_CYCLES)
     }
 
+    /// The segment's cycles, when they are more than a segment holds (an
+    /// instruction took it from below the threshold past `2^po2`).
+    pub fn overflowing_cycles(&self, user_cycles: u64) -> Option<u64> {
+        let cycles = self.segment_cycles(user_cycles);
+        (cycles >= 1 << self.po2).then_some(cycles)
+    }
+
+    /// The segment size's log2.
+    pub fn po2(&self) -> u32 {
+        self.po2
+    }
+
     /// Whether the segment must end before the next instruction.
     #[inline(always)]
     pub fn segment_full(&self, user_cycles: u64) -> bool {

@@ -1,14 +1,17 @@
 //! Machine-mode ECALL: the host calls selected by `a7`, one file each
-//! (TERMINATE, READ, WRITE, SHA2, POSEIDON2; BIGINT is not supported yet).
+//! (TERMINATE, READ, WRITE, SHA2, POSEIDON2, BIGINT with `bibc`).
 //! Each costs the user cycles, and pages in and out what, the reference
 //! executor does.
 
+mod bibc;
+mod bigint;
 mod poseidon2;
 mod read;
 mod sha2;
 mod terminate;
 mod write;
 
+use crate::cycle_model::Access;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
 use crate::platform::{host_call, reg, MAX_IO_BYTES};
@@ -49,7 +52,7 @@ impl Machine {
             host_call::WRITE => self.host_write(),
             host_call::SHA2 => self.host_sha2(),
             host_call::POSEIDON2 => self.host_poseidon2(),
-            host_call::BIGINT => Err(self.unsupported("BIGINT host call")),
+            host_call::BIGINT => self.host_bigint(),
             other => Err(self.unsupported(&format!("host call a7 = {other}"))),
         }
     }
@@ -90,5 +93,18 @@ impl Machine {
             )));
         }
         Ok(())
+    }
+
+    /// Loads the word at `addr` as a host call reads memory: paged in.
+    pub(super) fn load_word_paged(&mut self, addr: u32) -> u32 {
+        self.cycle_model.access(addr, Access::Read);
+        self.mem.load_u32(addr)
+    }
+
+    /// Stores `value` at `addr` as a host call writes memory: paged in and
+    /// dirty, and seen by the JIT's code watching.
+    pub(super) fn store_word_paged(&mut self, addr: u32, value: u32) {
+        self.cycle_model.access(addr, Access::Write);
+        self.mem.store_u32(addr, value);
     }
 }

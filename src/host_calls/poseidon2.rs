@@ -13,7 +13,6 @@
 use risc0_zkp::core::hash::poseidon2::{poseidon2_mix, CELLS};
 use risc0_zkp::field::baby_bear::BabyBearElem;
 
-use crate::cycle_model::Access;
 use crate::machine::Machine;
 use crate::platform::reg;
 use crate::stop::Stop;
@@ -109,8 +108,7 @@ impl Machine {
 
     fn poseidon2_load(&mut self, base: u32, index: usize, what: &str) -> Result<u32, Stop> {
         let addr = self.poseidon2_word(base, index, what)?;
-        self.cycle_model.access(addr, Access::Read);
-        Ok(self.mem.load_u32(addr))
+        Ok(self.load_word_paged(addr))
     }
 
     fn poseidon2_store(
@@ -121,8 +119,7 @@ impl Machine {
         what: &str,
     ) -> Result<(), Stop> {
         let addr = self.poseidon2_word(base, index, what)?;
-        self.cycle_model.access(addr, Access::Write);
-        self.mem.store_u32(addr, value);
+        self.store_word_paged(addr, value);
         Ok(())
     }
 }
