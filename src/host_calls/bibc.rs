@@ -204,10 +204,12 @@ impl Program {
                     let value = match values.get(op.b) {
                         Some(value) => value.magnitude().clone(),
                         None if op.b < self.ops.len() => BigUint::zero(),
-                        None => return Err(format!(
+                        None => {
+                            return Err(format!(
                             "operation {index} stores result {}, which the program does not have",
                             op.b
-                        )),
+                        ))
+                        }
                     };
                     arenas.store(arena, offset, width()?, &value)?;
                     BigInt::zero()

@@ -101,6 +101,23 @@ pub fn run_oracle_until(
     } else {
         ProgramBinary::new(elf, V1COMPAT_ELF).to_image()?
     };
+    run_oracle_image(image, io, po2, max_cycles)
+}
+
+/// Runs the R0BF program binary `binary` (user program and kernel) on the
+/// oracle.
+pub fn run_oracle_binary(binary: &[u8], io: HostIo, po2: u32) -> anyhow::Result<OracleRun> {
+    let image = ProgramBinary::decode(binary)?.to_image()?;
+    run_oracle_image(image, io, po2, None)
+}
+
+/// Runs memory image `image` on the oracle, as `run_oracle_until` does.
+pub fn run_oracle_image(
+    image: MemoryImage,
+    io: HostIo,
+    po2: u32,
+    max_cycles: Option<u64>,
+) -> anyhow::Result<OracleRun> {
     let host = OracleHost(RefCell::new(io));
     // As risc0-zkvm's executor does when only executing: segments are made
     // and dropped.
