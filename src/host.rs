@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
+use crate::syscalls::Assumption;
+
 /// Where guest output goes.
 pub enum Sink {
     /// The process's standard output.
@@ -60,6 +62,14 @@ pub struct HostIo {
     pub(crate) syscall_return: (u32, u32),
     /// Set by SYS_EXIT.
     pub(crate) exit_requested: bool,
+    /// Receipt claims the guest may verify with SYS_VERIFY_INTEGRITY.
+    pub assumptions: Vec<Assumption>,
+    /// The claims the guest verified, most recent first.
+    pub assumptions_used: Vec<Assumption>,
+    /// SYS_KECCAK permutations since the last proof of a batch.
+    pub(crate) keccak_batch: usize,
+    /// SYS_KECCAK batches proven.
+    pub keccak_proofs: usize,
 }
 
 impl HostIo {
@@ -76,6 +86,10 @@ impl HostIo {
             random_state: 0x9e37_79b9_7f4a_7c15,
             syscall_return: (0, 0),
             exit_requested: false,
+            assumptions: Vec::new(),
+            assumptions_used: Vec::new(),
+            keccak_batch: 0,
+            keccak_proofs: 0,
         }
     }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use zkjit::syscalls::Assumption;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -89,6 +90,11 @@ enum Command {
         /// Set a guest environment variable (SYS_GETENV); repeatable.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
+        /// A receipt claim the guest may verify (SYS_VERIFY_INTEGRITY): its
+        /// digest and, optionally, its control root, 64 hex digits each;
+        /// repeatable.
+        #[arg(long = "assumption", value_name = "CLAIM[:CONTROL_ROOT]", value_parser = assumption_parser)]
+        assumptions: Vec<Assumption>,
         /// Seed for SYS_RANDOM (default: from the clock).
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
@@ -132,6 +138,7 @@ fn main() -> ExitCode {
             po2,
             cycles,
             env,
+            assumptions,
             seed,
             quiet,
             args,
@@ -151,6 +158,7 @@ fn main() -> ExitCode {
                 po2,
                 user_cycles_only: cycles == CyclesArg::User,
                 env,
+                assumptions,
                 seed,
                 quiet,
                 args,
@@ -185,9 +193,15 @@ struct RunOptions {
     po2: Option<u32>,
     user_cycles_only: bool,
     env: Vec<String>,
+    assumptions: Vec<Assumption>,
     seed: Option<u64>,
     quiet: bool,
     args: Vec<String>,
+}
+
+/// `--assumption`: a claim digest with an optional control root.
+fn assumption_parser(text: &str) -> Result<Assumption, String> {
+    Assumption::parse(text)
 }
 
 fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -217,6 +231,7 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         progress: !opts.quiet && std::io::stderr().is_terminal(),
         po2: opts.po2,
         user_cycles_only: opts.user_cycles_only,
+        assumptions: opts.assumptions,
     };
     let report = Session::new(&program, config)?.run();
     if let Some(file) = &opts.journal {

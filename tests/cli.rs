@@ -131,6 +131,43 @@ fn input_journal_and_stats_files() {
 }
 
 #[test]
+fn assumptions_are_given_on_the_command_line_and_listed_in_the_stats() {
+    let stats = scratch("composition.json");
+    let claim = "11".repeat(32);
+    let out = zkjit(&[
+        "run",
+        guest_path("composition").to_str().unwrap(),
+        "--assumption",
+        &claim,
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let used = json["assumptions_used"].as_array().unwrap();
+    assert_eq!(used[0], format!("{claim}:{}", "0".repeat(64)));
+    assert_eq!(json["keccak_proofs"], 1);
+    let _ = std::fs::remove_file(stats);
+    // A malformed assumption is refused before anything runs.
+    let out = zkjit(&[
+        "run",
+        guest_path("composition").to_str().unwrap(),
+        "--assumption",
+        "12ab",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("64 hex digits"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Without it, the run stops naming the claim.
+    let out = zkjit(&["run", guest_path("composition").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no assumption resolves claim"));
+}
+
+#[test]
 fn guest_args_and_env() {
     let out = zkjit(&[
         "run",

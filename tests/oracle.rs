@@ -11,6 +11,7 @@ use common::oracle::OracleRun;
 use common::{bench_guests, exit_code, pattern, GuestRun};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
+use zkjit::syscalls::Assumption;
 use zkjit::{Config, Engine, Outcome, Program, Session, Stop, KERNEL_ELF};
 
 /// Segment sizes every guest is checked at.
@@ -20,6 +21,7 @@ fn run_oracle(run: &GuestRun, po2: u32) -> anyhow::Result<OracleRun> {
     let mut io = HostIo::captured();
     io.args = run.args.clone();
     io.env = run.env.clone();
+    io.assumptions = run.assumptions.clone();
     io.stdin = Box::new(std::io::Cursor::new(run.input.clone()));
     io.set_random_seed(1);
     common::oracle::run_oracle(&common::guest(run.name), run.bare, io, po2)
@@ -177,6 +179,30 @@ fn a_corrupt_bigint_program_stops_both_with_the_cause() {
             ours.outcome
         );
     }
+}
+
+#[test]
+fn keccak_and_composition_syscalls() {
+    let claim = Assumption::parse(&"11".repeat(32)).expect("a claim digest");
+    let run = GuestRun::new("composition").assumption(claim);
+    check_against_oracle(run.clone());
+    let ours = run.run_both(V1COMPAT_ELF);
+    // keccak-f[1600] of the zero state starts with this lane.
+    let stdout = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert!(
+        stdout.contains("\nf1258f7940e1dde7 84d5ccf933c0478a"),
+        "{stdout}"
+    );
+    assert_eq!(ours.keccak_proofs, 1);
+    assert_eq!(ours.assumptions_used.len(), 2);
+    assert_eq!(ours.assumptions_used[0], claim);
+    // Without the assumption, SYS_VERIFY_INTEGRITY names what is missing.
+    let ours = GuestRun::new("composition").run_both(V1COMPAT_ELF);
+    let error = ours.error.unwrap_or_default();
+    assert!(
+        error.contains("no assumption resolves claim 1111") && error.contains("--assumption"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! How a run is configured: the engine, limits, the guest's arguments,
 //! environment and input, and the cycle model's segment size.
 
+use crate::syscalls::Assumption;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -74,6 +75,8 @@ pub struct Config {
     pub po2: Option<u32>,
     /// Count user cycles only: no paging, no segments (the fastest run).
     pub user_cycles_only: bool,
+    /// Receipt claims the guest may verify (SYS_VERIFY_INTEGRITY).
+    pub assumptions: Vec<Assumption>,
 }
 
 impl Config {

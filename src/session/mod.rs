@@ -89,6 +89,7 @@ impl Session {
         };
         io.args = config.args.clone();
         io.env = config.env.clone();
+        io.assumptions = config.assumptions.clone();
         if let Some(seed) = config.random_seed {
             io.set_random_seed(seed);
         }
@@ -138,6 +139,8 @@ impl Session {
             cycles: self.machine.cycle_model.summary(self.machine.user_cycles),
             wall_seconds,
             journal: std::mem::take(&mut io.journal),
+            assumptions_used: std::mem::take(&mut io.assumptions_used),
+            keccak_proofs: io.keccak_proofs,
             stdout,
             stderr,
             error,

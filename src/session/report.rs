@@ -1,6 +1,7 @@
 //! What a run produced: how it ended, its cycles and segments, its output,
 //! and the statistics `--stats-json` writes (the report serialised).
 
+use crate::syscalls::Assumption;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::Engine;
@@ -33,6 +34,10 @@ pub struct Report {
     pub wall_seconds: f64,
     /// The journal (fd 3) bytes.
     pub journal: Vec<u8>,
+    /// The receipt claims the guest verified, most recent first.
+    pub assumptions_used: Vec<Assumption>,
+    /// SYS_KECCAK batches the guest asked to be proven.
+    pub keccak_proofs: usize,
     /// Captured guest stdout (empty unless `capture_output`).
     pub stdout: Vec<u8>,
     /// Captured guest stderr (empty unless `capture_output`).
@@ -83,7 +88,7 @@ impl Serialize for Report {
             Outcome::Halted(halt) => Some(hex(&halt.output_digest)),
             Outcome::Stopped(_) => None,
         };
-        let mut stats = serializer.serialize_struct("Report", 16)?;
+        let mut stats = serializer.serialize_struct("Report", 18)?;
         stats.serialize_field("exit_code", &self.exit_code())?;
         stats.serialize_field("halt", self.halt_name())?;
         stats.serialize_field("user_cycles", &self.user_cycles)?;
@@ -97,6 +102,13 @@ impl Serialize for Report {
         stats.serialize_field("wall_seconds", &self.wall_seconds)?;
         stats.serialize_field("guest_mips", &self.guest_mips())?;
         stats.serialize_field("journal_bytes", &self.journal.len())?;
+        let assumptions: Vec<String> = self
+            .assumptions_used
+            .iter()
+            .map(Assumption::to_hex)
+            .collect();
+        stats.serialize_field("assumptions_used", &assumptions)?;
+        stats.serialize_field("keccak_proofs", &self.keccak_proofs)?;
         stats.serialize_field("output_digest", &output_digest)?;
         stats.serialize_field("error", &self.error)?;
         stats.serialize_field("jit", &self.jit)?;

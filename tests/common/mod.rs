@@ -9,6 +9,7 @@ pub mod rig;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use zkjit::syscalls::Assumption;
 use zkjit::{Config, Engine, Input, Outcome, Program, Report, Session, KERNEL_ELF};
 
 /// The bytes of committed test guest `name` (without `.elf`).
@@ -51,6 +52,8 @@ pub struct GuestRun {
     pub input: Vec<u8>,
     /// Segment size of the cycle model (default: zkjit's default).
     pub po2: Option<u32>,
+    /// Receipt claims the guest may verify.
+    pub assumptions: Vec<Assumption>,
 }
 
 impl GuestRun {
@@ -81,6 +84,11 @@ impl GuestRun {
         self
     }
 
+    pub fn assumption(mut self, assumption: Assumption) -> Self {
+        self.assumptions.push(assumption);
+        self
+    }
+
     pub fn po2(mut self, po2: u32) -> Self {
         self.po2 = Some(po2);
         self
@@ -103,6 +111,7 @@ impl GuestRun {
             random_seed: Some(1),
             jit_threshold: Some(2),
             po2: self.po2,
+            assumptions: self.assumptions.clone(),
             ..Config::default()
         };
         Session::new(&self.program(kernel), config)
