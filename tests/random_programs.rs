@@ -6,11 +6,18 @@
 //! small segments (po2 13 to 15), so that segments split inside translated
 //! blocks, and its segments and cycles must agree too.
 //!
-//! CI runs 2 000 programs from a fixed seed. For a long run:
-//! `ZKJIT_RANDOM_PROGRAMS=100000 cargo test --release --test random_programs`
-//! (`ZKJIT_RANDOM_SEED` picks another seed).
+//! The same programs also run on the reference executor (risc0-circuit-rv32im)
+//! against zkjit's interpreter: registers, the scratch area, output, exit,
+//! and user, paging, reserved and total cycles and segments must agree.
+//!
+//! CI runs 2 000 programs on both engines and 200 on the reference, from a
+//! fixed seed. For a long run:
+//! `ZKJIT_RANDOM_PROGRAMS=100000 ZKJIT_REFERENCE_PROGRAMS=100000 cargo test
+//! --release --test random_programs` (`ZKJIT_RANDOM_SEED` picks another seed).
 
 mod common;
+
+use std::collections::BTreeMap;
 
 use common::asm::*;
 use proptest::prelude::*;
@@ -432,13 +439,70 @@ fn run(program: &Program, po2: u32, jit_threshold: Option<u32>) -> (EndState, Op
     (end, stats)
 }
 
-fn config() -> ProptestConfig {
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
+/// The reference executor's end of `p`, under zkjit's kernel, compared with
+/// the interpreter's `ours`.
+fn check_against_reference(p: &RandomProgram, ours: &EndState) -> Result<(), TestCaseError> {
+    let Program::WithKernel { user, .. } = program(p) else {
+        unreachable!("random programs run under the kernel")
     };
+    let mut words = BTreeMap::new();
+    for segment in &user.segments {
+        for k in 0..segment.mem_size.div_ceil(4) {
+            let at = 4 * k as usize;
+            let mut bytes = [0u8; 4];
+            for (i, byte) in bytes.iter_mut().enumerate() {
+                *byte = segment.data.get(at + i).copied().unwrap_or(0);
+            }
+            words.insert(segment.vaddr + 4 * k, u32::from_le_bytes(bytes));
+        }
+    }
+    let user = risc0_binfmt::Program::new_from_entry_and_image(CODE, words);
+    let kernel = risc0_binfmt::Program::load_elf(KERNEL_ELF, u32::MAX).expect("the kernel");
+    let image = risc0_binfmt::MemoryImage::with_kernel(user, kernel);
+    let reference =
+        common::oracle::run_oracle_image(image, HostIo::captured(), p.po2, Some(MAX_CYCLES));
+    let mut reference = match (reference, &ours.result) {
+        (Ok(reference), _) => reference,
+        // A program that faults stops both (the reference refuses the run).
+        (Err(_), Err(Stop::Fault(_))) => return Ok(()),
+        (Err(e), result) => {
+            return Err(TestCaseError::fail(format!(
+                "only the reference failed ({e:#}); zkjit: {result:?}"
+            )))
+        }
+    };
+    let cycles = ours.cycles.as_ref().expect("cycle model on");
+    prop_assert!(
+        ours.result.is_ok() || matches!(ours.result, Err(Stop::CycleLimit { .. })),
+        "only zkjit stopped: {:?}",
+        ours.result
+    );
+    prop_assert_eq!(reference.user_cycles, ours.user_cycles);
+    prop_assert_eq!(reference.segments, cycles.segments);
+    prop_assert_eq!(reference.paging_cycles, cycles.paging_cycles);
+    prop_assert_eq!(reference.reserved_cycles, cycles.reserved_cycles);
+    prop_assert_eq!(reference.total_cycles, cycles.total_cycles);
+    prop_assert_eq!(&reference.stdout, &ours.stdout);
+    let registers: Vec<u32> = (0..32)
+        .flat_map(|i| [USER_REGS_ADDR + 4 * i, MACHINE_REGS_ADDR + 4 * i])
+        .map(|addr| reference.word(addr))
+        .collect();
+    prop_assert_eq!(&registers, &ours.registers);
+    let scratch: Vec<u8> = (0..SCRATCH_BYTES / 4)
+        .flat_map(|k| reference.word(SCRATCH + 4 * k).to_le_bytes())
+        .collect();
+    prop_assert_eq!(&scratch, &ours.scratch);
+    Ok(())
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn config() -> ProptestConfig {
     ProptestConfig {
         cases: env("ZKJIT_RANDOM_PROGRAMS", 2000) as u32,
         rng_seed: RngSeed::Fixed(env("ZKJIT_RANDOM_SEED", 0x2026_1125)),
@@ -457,6 +521,20 @@ proptest! {
         let (interp, _) = run(&program, p.po2, None);
         let (jit, _) = run(&program, p.po2, Some(p.jit_threshold));
         prop_assert_eq!(jit, interp);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: env("ZKJIT_REFERENCE_PROGRAMS", 200) as u32,
+        ..config()
+    })]
+
+    #[test]
+    fn zkjit_and_the_reference_end_in_the_same_state(p in random_program()) {
+        let program = program(&p);
+        let (interp, _) = run(&program, p.po2, None);
+        check_against_reference(&p, &interp)?;
     }
 }
 

@@ -69,6 +69,19 @@ pub struct OracleRun {
     pub segments: u64,
     pub journal: Vec<u8>,
     pub stdout: Vec<u8>,
+    /// Memory and registers at the end.
+    pub post_image: MemoryImage,
+}
+
+impl OracleRun {
+    /// The word at `addr` in the final memory image.
+    pub fn word(&mut self, addr: u32) -> u32 {
+        let page = self
+            .post_image
+            .get_page(addr / zkjit::platform::PAGE_BYTES)
+            .expect("a page of the image");
+        page.load(ByteAddr(addr).waddr())
+    }
 }
 
 /// The instruction headroom risc0-zkvm gives a segment of `2^po2` cycles.
@@ -143,5 +156,6 @@ pub fn run_oracle_image(
         segments: result.segments,
         journal: io.journal,
         stdout: io.stdout.captured().to_vec(),
+        post_image: result.post_image,
     })
 }
