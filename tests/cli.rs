@@ -168,6 +168,37 @@ fn assumptions_are_given_on_the_command_line_and_listed_in_the_stats() {
 }
 
 #[test]
+fn a_bad_host_call_is_one_line_with_cause_pc_and_address() {
+    for (guest, arg, cause) in [
+        (
+            "poseidon2",
+            "bad-address",
+            "(byte 0xfffffff0) runs past the end of memory",
+        ),
+        (
+            "poseidon2",
+            "bad-check",
+            "POSEIDON2 check failed: the output word at 0x",
+        ),
+        ("bigint2", "bad-program", "not a bigint program"),
+    ] {
+        let out = zkjit(&["run", guest_path(guest).to_str().unwrap(), "--", arg]);
+        assert_eq!(out.status.code(), Some(1), "{guest} {arg}");
+        let stderr = text(&out.stderr);
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("zkjit: error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(
+            errors[0].contains(cause) && errors[0].contains("at pc 0x"),
+            "{stderr}"
+        );
+        assert!(errors[0].contains("called from user pc 0x"), "{stderr}");
+    }
+}
+
+#[test]
 fn guest_args_and_env() {
     let out = zkjit(&[
         "run",
