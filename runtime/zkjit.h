@@ -69,4 +69,36 @@ static inline void zkjit_poseidon2(uint32_t state[8], const void *in, uint32_t o
     __asm__ volatile("ecall" : : "r"(t0), "r"(a0), "r"(a1), "r"(a2), "r"(a3) : "memory");
 }
 
+/* Embeds the bigint program blob at `path` (a risc0-bigint2 .blob file) as
+ * the word array `name`. */
+#define ZKJIT_BIGINT2_BLOB(name, path)                                       \
+    __asm__(".section .rodata\n.balign 4\n" #name ":\n.incbin \"" path "\"\n.previous"); \
+    extern const uint32_t name[];
+
+/* The BIGINT2 accelerator, as risc0-zkvm-platform's sys_bigint2_N: runs
+ * the bigint program of `blob` on the arguments (pointers the program reads
+ * and writes). Its header gives where the programs and constants are and
+ * how much stack the program uses. Inline, as zkjit_poseidon2. */
+static inline void zkjit_bigint2(const uint32_t *blob, const void *p1, const void *p2,
+                                 const void *p3, const void *p4) {
+    const uint32_t *nondet = blob + 4;
+    const uint32_t *verify = nondet + blob[0];
+    const uint32_t *consts = verify + blob[1];
+    uint32_t temp = blob[3] << 2;
+    register uint32_t t0 __asm__("t0") = 6; /* the BIGINT2 user ecall */
+    register uint32_t t1 __asm__("t1") = (uint32_t)nondet;
+    register uint32_t t2 __asm__("t2") = (uint32_t)verify;
+    register uint32_t t3 __asm__("t3") = (uint32_t)consts;
+    register uint32_t a0 __asm__("a0") = (uint32_t)blob;
+    register uint32_t a1 __asm__("a1") = (uint32_t)p1;
+    register uint32_t a2 __asm__("a2") = (uint32_t)p2;
+    register uint32_t a3 __asm__("a3") = (uint32_t)p3;
+    register uint32_t a4 __asm__("a4") = (uint32_t)p4;
+    __asm__ volatile("sub sp, sp, %[temp]\n\tecall\n\tadd sp, sp, %[temp]"
+                     :
+                     : [temp] "r"(temp), "r"(t0), "r"(t1), "r"(t2), "r"(t3), "r"(a0), "r"(a1),
+                       "r"(a2), "r"(a3), "r"(a4)
+                     : "memory");
+}
+
 #endif

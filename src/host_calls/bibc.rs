@@ -6,8 +6,8 @@
 //! and remainder, and modular inverse. Decoding and evaluation report a
 //! malformed program as an error, never a panic.
 
-use num_bigint::{BigInt, BigUint, Sign};
-use num_traits::Zero;
+use dashu_int::ops::{ExtendedGcd, RemEuclid, UnsignedAbs};
+use dashu_int::{IBig, UBig};
 
 /// The first bytes of every program.
 const MAGIC: &[u8; 4] = b"bibc";
@@ -79,10 +79,9 @@ pub struct Program {
 /// Where a program's loads and stores go.
 pub trait Arenas {
     /// The `bytes` bytes (a multiple of 16) of arena `arena` at `offset`.
-    fn load(&mut self, arena: u32, offset: u32, bytes: u32) -> Result<BigUint, String>;
+    fn load(&mut self, arena: u32, offset: u32, bytes: u32) -> Result<UBig, String>;
     /// Stores `value` in `bytes` bytes of arena `arena` at `offset`.
-    fn store(&mut self, arena: u32, offset: u32, bytes: u32, value: &BigUint)
-        -> Result<(), String>;
+    fn store(&mut self, arena: u32, offset: u32, bytes: u32, value: &UBig) -> Result<(), String>;
 }
 
 /// Reads little-endian fields from a byte slice.
@@ -170,7 +169,7 @@ impl Program {
 
     /// Runs the program against `arenas`.
     pub fn eval(&self, arenas: &mut impl Arenas) -> Result<(), String> {
-        let mut values: Vec<BigInt> = Vec::with_capacity(self.ops.len());
+        let mut values: Vec<IBig> = Vec::with_capacity(self.ops.len());
         for (index, op) in self.ops.iter().enumerate() {
             let operand = |which: usize| {
                 values.get(which).ok_or_else(|| {
@@ -195,15 +194,15 @@ impl Program {
                         .iter()
                         .flat_map(|w| [*w as u32, (*w >> 32) as u32])
                         .collect();
-                    BigInt::from(BigUint::new(digits))
+                    IBig::from(from_limbs(&digits))
                 }
-                OpCode::Load => BigInt::from(arenas.load(arena, offset, width()?)?),
+                OpCode::Load => IBig::from(arenas.load(arena, offset, width()?)?),
                 OpCode::Store => {
                     // (A result not computed yet reads as zero, as in the
                     // reference, while it is one of the program's.)
                     let value = match values.get(op.b) {
-                        Some(value) => value.magnitude().clone(),
-                        None if op.b < self.ops.len() => BigUint::zero(),
+                        Some(value) => value.unsigned_abs(),
+                        None if op.b < self.ops.len() => UBig::ZERO,
                         None => {
                             return Err(format!(
                             "operation {index} stores result {}, which the program does not have",
@@ -212,14 +211,14 @@ impl Program {
                         }
                     };
                     arenas.store(arena, offset, width()?, &value)?;
-                    BigInt::zero()
+                    IBig::ZERO
                 }
                 OpCode::Add => operand(op.a)? + operand(op.b)?,
                 OpCode::Sub => operand(op.a)? - operand(op.b)?,
                 OpCode::Mul => operand(op.a)? * operand(op.b)?,
                 OpCode::Rem | OpCode::Quo => {
                     let (lhs, rhs) = (operand(op.a)?, operand(op.b)?);
-                    if rhs.is_zero() {
+                    if *rhs == IBig::ZERO {
                         return Err(format!("operation {index} divides by zero"));
                     }
                     match op.code {
@@ -228,18 +227,93 @@ impl Program {
                     }
                 }
                 OpCode::Inv => {
-                    let (lhs, rhs) = (operand(op.a)?.magnitude(), operand(op.b)?.magnitude());
-                    if rhs.is_zero() {
-                        return Err(format!("operation {index} inverts modulo zero"));
-                    }
-                    let inverse = (lhs % rhs).modinv(rhs).ok_or_else(|| {
+                    let (lhs, rhs) = (operand(op.a)?.unsigned_abs(), operand(op.b)?.unsigned_abs());
+                    let inverse = mod_inverse(&lhs, &rhs).ok_or_else(|| {
                         format!("operation {index}: {lhs} has no inverse modulo {rhs}")
                     })?;
-                    BigInt::from_biguint(Sign::Plus, inverse)
+                    IBig::from(inverse)
                 }
             };
             values.push(value);
         }
         Ok(())
+    }
+}
+
+/// The number whose 32-bit limbs, least significant first, are `limbs`.
+pub fn from_limbs(limbs: &[u32]) -> UBig {
+    let bytes: Vec<u8> = limbs.iter().flat_map(|l| l.to_le_bytes()).collect();
+    UBig::from_le_bytes(&bytes)
+}
+
+/// The 32-bit limbs of `value`, least significant first, none above its
+/// highest non-zero one (as the reference counts a value's size).
+pub fn to_limbs(value: &UBig) -> Vec<u32> {
+    let bytes = value.to_le_bytes();
+    let mut limbs: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| {
+            let mut word = [0u8; 4];
+            word[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(word)
+        })
+        .collect();
+    while limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    limbs
+}
+
+/// The inverse of `a` modulo `m` (of `a mod m`, as the reference takes it):
+/// none when they are not coprime or `m` is 0; 0 modulo 1.
+fn mod_inverse(a: &UBig, m: &UBig) -> Option<UBig> {
+    if *m == UBig::ZERO {
+        return None;
+    }
+    if *m == UBig::ONE {
+        return Some(UBig::ZERO);
+    }
+    let a = a % m;
+    if a == UBig::ZERO {
+        return None;
+    }
+    let (gcd, coefficient, _) = (&a).gcd_ext(m);
+    (gcd == UBig::ONE).then(|| coefficient.rem_euclid(IBig::from(m.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limbs_round_trip() {
+        for limbs in [vec![], vec![1], vec![0, 0, 5], vec![u32::MAX; 9]] {
+            assert_eq!(to_limbs(&from_limbs(&limbs)), limbs);
+        }
+        assert_eq!(to_limbs(&from_limbs(&[7, 0, 0])), vec![7]);
+    }
+
+    #[test]
+    fn inverses_as_the_reference_takes_them() {
+        let inv = |a: u64, m: u64| mod_inverse(&UBig::from(a), &UBig::from(m));
+        assert_eq!(inv(3, 7), Some(UBig::from(5u8)));
+        assert_eq!(inv(10, 7), Some(UBig::from(5u8)), "reduced first");
+        assert_eq!(inv(0, 1), Some(UBig::ZERO));
+        assert_eq!(inv(4, 8), None);
+        assert_eq!(inv(0, 7), None);
+        assert_eq!(inv(5, 0), None);
+    }
+
+    #[test]
+    fn a_malformed_program_is_an_error() {
+        assert!(Program::decode(b"bibx").unwrap_err().contains("magic"));
+        assert!(Program::decode(b"bibc\x01\0\0\0")
+            .unwrap_err()
+            .contains("ends early"));
+        let mut huge = b"bibc\x01\0\0\0".to_vec();
+        huge.extend(u32::MAX.to_le_bytes());
+        assert!(Program::decode(&huge)
+            .unwrap_err()
+            .contains("more than the program holds"));
     }
 }

@@ -17,9 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use num_bigint::BigUint;
+use dashu_int::UBig;
 
-use super::bibc::{Arenas, Program};
+use super::bibc::{from_limbs, to_limbs, Arenas, Program};
 use crate::cycle_model::Access;
 use crate::machine::Machine;
 use crate::platform::{reg, USER_START};
@@ -66,7 +66,7 @@ impl Witness<'_> {
 }
 
 impl Arenas for Witness<'_> {
-    fn load(&mut self, arena: u32, offset: u32, bytes: u32) -> Result<BigUint, String> {
+    fn load(&mut self, arena: u32, offset: u32, bytes: u32) -> Result<UBig, String> {
         let start = self.arena_addr(arena, offset)?;
         let words = bytes.div_ceil(4);
         let mut digits = Vec::with_capacity(words as usize);
@@ -81,18 +81,12 @@ impl Arenas for Witness<'_> {
                 *last &= (1 << (8 * (bytes % 4))) - 1;
             }
         }
-        Ok(BigUint::new(digits))
+        Ok(from_limbs(&digits))
     }
 
-    fn store(
-        &mut self,
-        arena: u32,
-        offset: u32,
-        bytes: u32,
-        value: &BigUint,
-    ) -> Result<(), String> {
+    fn store(&mut self, arena: u32, offset: u32, bytes: u32, value: &UBig) -> Result<(), String> {
         let start = self.arena_addr(arena, offset)?;
-        let digits = value.to_u32_digits();
+        let digits = to_limbs(value);
         if (bytes as usize) < 4 * digits.len() {
             return Err(format!(
                 "a store of {bytes} bytes is too small for a value of {} bytes",

@@ -8,10 +8,7 @@
 #include <string.h>
 #include "zkjit.h"
 
-#define BLOB(name)                                                          \
-    __asm__(".section .rodata\n.balign 4\n" #name "_blob:\n.incbin \"bibc/" #name \
-            ".blob\"\n.previous");                                          \
-    extern const uint32_t name##_blob[];
+#define BLOB(name) ZKJIT_BIGINT2_BLOB(name##_blob, "bibc/" #name ".blob")
 BLOB(modmul_256)
 BLOB(modadd_256)
 BLOB(modsub_256)
@@ -19,30 +16,6 @@ BLOB(modinv_256)
 BLOB(modmul_4096)
 BLOB(ec_add_256)
 BLOB(ec_double_256)
-
-/* As risc0-zkvm-platform's sys_bigint2_N: the blob's header gives where
- * its programs and constants are and how much stack the program uses. */
-static void bigint2(const uint32_t *blob, const void *p1, const void *p2, const void *p3,
-                    const void *p4) {
-    const uint32_t *nondet = blob + 4;
-    const uint32_t *verify = nondet + blob[0];
-    const uint32_t *consts = verify + blob[1];
-    uint32_t temp = blob[3] << 2;
-    register uint32_t t0 __asm__("t0") = 6; /* the BIGINT2 user ecall */
-    register uint32_t t1 __asm__("t1") = (uint32_t)nondet;
-    register uint32_t t2 __asm__("t2") = (uint32_t)verify;
-    register uint32_t t3 __asm__("t3") = (uint32_t)consts;
-    register uint32_t a0 __asm__("a0") = (uint32_t)blob;
-    register uint32_t a1 __asm__("a1") = (uint32_t)p1;
-    register uint32_t a2 __asm__("a2") = (uint32_t)p2;
-    register uint32_t a3 __asm__("a3") = (uint32_t)p3;
-    register uint32_t a4 __asm__("a4") = (uint32_t)p4;
-    __asm__ volatile("sub sp, sp, %[temp]\n\tecall\n\tadd sp, sp, %[temp]"
-                     :
-                     : [temp] "r"(temp), "r"(t0), "r"(t1), "r"(t2), "r"(t3), "r"(a0), "r"(a1),
-                       "r"(a2), "r"(a3), "r"(a4)
-                     : "memory");
-}
 
 typedef struct { uint32_t w[8]; } u256;
 typedef struct { u256 x, y; } point;
@@ -80,18 +53,18 @@ int main(void) {
         memcpy(corrupt, modmul_256_blob, sizeof(corrupt));
         corrupt[4] ^= 0xff; /* the "bibc" magic */
         u256 out;
-        bigint2(corrupt, &G.x, &G.y, &P, &out);
+        zkjit_bigint2(corrupt, &G.x, &G.y, &P, &out);
         printf("unreachable\n");
         return 1;
     }
     int rounds = n > 0 ? atoi(arg) : 16;
 
     u256 sum, diff, prod, inv;
-    bigint2(modadd_256_blob, &G.x, &G.y, &P, &sum);
-    bigint2(modsub_256_blob, &G.x, &G.y, &P, &diff);
-    bigint2(modsub_256_blob, &G.y, &G.x, &P, &diff);
-    bigint2(modmul_256_blob, &G.x, &G.y, &P, &prod);
-    bigint2(modinv_256_blob, &G.x, &P, &inv, NULL);
+    zkjit_bigint2(modadd_256_blob, &G.x, &G.y, &P, &sum);
+    zkjit_bigint2(modsub_256_blob, &G.x, &G.y, &P, &diff);
+    zkjit_bigint2(modsub_256_blob, &G.y, &G.x, &P, &diff);
+    zkjit_bigint2(modmul_256_blob, &G.x, &G.y, &P, &prod);
+    zkjit_bigint2(modinv_256_blob, &G.x, &P, &inv, NULL);
     show("add", sum.w, 8);
     show("sub", diff.w, 8);
     show("mul", prod.w, 8);
@@ -99,8 +72,8 @@ int main(void) {
 
     point acc = G, doubled;
     for (int i = 0; i < rounds; i++) {
-        bigint2(ec_double_256_blob, &acc, CURVE, &doubled, NULL);
-        bigint2(ec_add_256_blob, &doubled, &G, CURVE, &acc);
+        zkjit_bigint2(ec_double_256_blob, &acc, CURVE, &doubled, NULL);
+        zkjit_bigint2(ec_add_256_blob, &doubled, &G, CURVE, &acc);
     }
     show("x", acc.x.w, 8);
     show("y", acc.y.w, 8);
@@ -113,7 +86,7 @@ int main(void) {
     rsa_n[127] |= 0x80000000u;
     rsa_a[127] &= 0x7fffffffu;
     rsa_b[127] &= 0x7fffffffu;
-    bigint2(modmul_4096_blob, rsa_a, rsa_b, rsa_n, rsa_out);
+    zkjit_bigint2(modmul_4096_blob, rsa_a, rsa_b, rsa_n, rsa_out);
     show("rsa", rsa_out, 128);
     return 0;
 }
