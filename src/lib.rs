@@ -15,6 +15,7 @@ pub mod decoder;
 pub mod differential;
 pub mod host;
 pub mod host_calls;
+pub mod image_id;
 pub mod interpreter;
 pub mod jit;
 pub mod loader;

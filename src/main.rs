@@ -105,6 +105,20 @@ enum Command {
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
     },
+    /// Print a program's image ID (hex), as the risc0 tools compute it: of
+    /// an R0BF binary as it is, of a user ELF with the kernel given (risc0's
+    /// tools use the v1compat kernel: pass it with --kernel), or with --bare
+    /// of a machine-mode ELF.
+    ImageId {
+        /// The program file.
+        program: PathBuf,
+        /// Treat the ELF as a bare machine-mode program.
+        #[arg(long)]
+        bare: bool,
+        /// The kernel ELF (default: the one in an R0BF binary, else the built-in kernel).
+        #[arg(long, value_name = "ELF", conflicts_with = "bare")]
+        kernel: Option<PathBuf>,
+    },
     /// Disassemble a program's code, with symbols.
     Disasm {
         /// The program file.
@@ -170,6 +184,11 @@ fn main() -> ExitCode {
             bare,
             kernel,
         } => disasm(&program, bare, kernel.as_deref()).map(|()| ExitCode::SUCCESS),
+        Command::ImageId {
+            program,
+            bare,
+            kernel,
+        } => print_image_id(&program, bare, kernel.as_deref()).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("zkjit: error: {e:#}");
@@ -282,6 +301,22 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
             Ok(ExitCode::from(EXIT_GUEST_STOPPED))
         }
     }
+}
+
+fn print_image_id(path: &Path, bare: bool, kernel: Option<&Path>) -> Result<()> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let bytes = read(path)?;
+    let kernel_bytes = match kernel {
+        Some(k) => read(k)?,
+        None => zkjit::KERNEL_ELF.to_vec(),
+    };
+    let id = zkjit::image_id::image_id(&bytes, bare, &kernel_bytes, kernel.is_some())
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.0))?;
+    println!(
+        "{}",
+        id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    Ok(())
 }
 
 fn disasm(path: &Path, bare: bool, kernel: Option<&Path>) -> Result<()> {

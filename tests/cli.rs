@@ -199,6 +199,27 @@ fn a_bad_host_call_is_one_line_with_cause_pc_and_address() {
 }
 
 #[test]
+fn image_id_is_the_one_risc0_ships_with_the_program() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/real_guests");
+    let out = zkjit(&[
+        "image-id",
+        root.join("risc0-povw-log-builder.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shipped = std::fs::read(root.join("risc0-povw-log-builder.iid")).unwrap();
+    let hex: String = shipped.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(text(&out.stdout).trim(), hex);
+    // A file that is no program is refused with its name.
+    let out = zkjit(&["image-id", root.join("README.md").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("README.md"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn guest_args_and_env() {
     let out = zkjit(&[
         "run",
