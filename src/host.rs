@@ -70,6 +70,9 @@ pub struct HostIo {
     pub(crate) keccak_batch: usize,
     /// SYS_KECCAK batches proven.
     pub keccak_proofs: usize,
+    /// SYS_PIPE pipes by file descriptor (one descriptor for both ends, as
+    /// risc0-zkvm's executor allocates them): bytes written, not yet read.
+    pub(crate) pipes: BTreeMap<u32, std::collections::VecDeque<u8>>,
 }
 
 impl HostIo {
@@ -90,6 +93,7 @@ impl HostIo {
             assumptions_used: Vec::new(),
             keccak_batch: 0,
             keccak_proofs: 0,
+            pipes: BTreeMap::new(),
         }
     }
 
@@ -138,6 +142,18 @@ impl HostIo {
 
     /// Reads from guest stdin until `buf` is full or input ends.
     pub fn read_stdin(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_fd(0, buf)
+    }
+
+    /// Reads as much of `buf` as file `fd` (stdin, or a pipe) holds.
+    pub(crate) fn read_fd(&mut self, fd: u32, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(pipe) = self.pipes.get_mut(&fd) {
+            let n = buf.len().min(pipe.len());
+            for (byte, b) in buf.iter_mut().zip(pipe.drain(..n)) {
+                *byte = b;
+            }
+            return Ok(n);
+        }
         let mut total = 0;
         while total < buf.len() {
             match self.stdin.read(&mut buf[total..]) {

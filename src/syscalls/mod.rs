@@ -18,6 +18,8 @@ use crate::platform::{reg, MAX_IO_BYTES};
 const NAME_PREFIX: &str = "risc0_zkvm_platform::syscall::nr::";
 /// Longest syscall name zkjit reads before giving up.
 const MAX_NAME_BYTES: u32 = 256;
+/// Descriptors end here, as in risc0-zkvm's executor.
+const MAX_PIPE_FD: u32 = 1000;
 /// Largest guest buffer a syscall reads (SYS_WRITE, SYS_LOG...).
 const MAX_GUEST_BUFFER: u32 = 1 << 26;
 
@@ -162,6 +164,9 @@ impl HostIo {
                     fd::STDOUT => self.stdout.write_all(&bytes).map_err(io_error)?,
                     fd::STDERR => self.stderr.write_all(&bytes).map_err(io_error)?,
                     fd::JOURNAL => self.journal.extend_from_slice(&bytes),
+                    pipe if self.pipes.contains_key(&pipe) => {
+                        self.pipes.get_mut(&pipe).expect("a pipe").extend(bytes)
+                    }
                     other => {
                         return invalid(format!("SYS_WRITE to unknown file descriptor {other}"))
                     }
@@ -191,6 +196,23 @@ impl HostIo {
                 expect_no_data()?;
                 self.sys_verify_integrity(guest, true)
             }
+            "SYS_PIPE" => {
+                if to_guest.len() != 8 {
+                    return invalid("SYS_PIPE needs a buffer of two words for the descriptors");
+                }
+                // The lowest descriptor past the standard four and the
+                // pipes before, for both ends.
+                let fd = (fd::JOURNAL + 1..)
+                    .find(|fd| !self.pipes.contains_key(fd))
+                    .expect("a free descriptor");
+                if fd >= MAX_PIPE_FD {
+                    return invalid("SYS_PIPE: no descriptor left");
+                }
+                self.pipes.insert(fd, Default::default());
+                to_guest[..4].copy_from_slice(&fd.to_le_bytes());
+                to_guest[4..].copy_from_slice(&fd.to_le_bytes());
+                Ok((0, 0))
+            }
             "SYS_FORK" => Err(SyscallError::Unsupported(
                 "SYS_FORK (risc0-zkvm 3.0's executor does not answer it either)".into(),
             )),
@@ -212,7 +234,7 @@ impl HostIo {
     ) -> Result<(u32, u32), SyscallError> {
         let fd = guest.user_reg(reg::A3);
         let nbytes = guest.user_reg(reg::A4) as usize;
-        if fd != fd::STDIN {
+        if fd != fd::STDIN && !self.pipes.contains_key(&fd) {
             return invalid(format!("SYS_READ from unknown file descriptor {fd}"));
         }
         if nbytes < to_guest.len() {
@@ -222,10 +244,10 @@ impl HostIo {
             ));
         }
         let io_error = |e: std::io::Error| SyscallError::Io(format!("reading guest input: {e}"));
-        let main = self.read_stdin(to_guest).map_err(io_error)?;
+        let main = self.read_fd(fd, to_guest).map_err(io_error)?;
         let tail_len = if nbytes - main <= 4 { nbytes - main } else { 0 };
         let mut tail = [0u8; 4];
-        let tail_read = self.read_stdin(&mut tail[..tail_len]).map_err(io_error)?;
+        let tail_read = self.read_fd(fd, &mut tail[..tail_len]).map_err(io_error)?;
         Ok(((main + tail_read) as u32, u32::from_le_bytes(tail)))
     }
 }

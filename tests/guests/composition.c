@@ -1,14 +1,18 @@
-/* The software syscalls of composition and KECCAK, as risc0-zkvm guests
- * make them: SYS_KECCAK permutations and the proof of their batch,
- * SYS_VERIFY_INTEGRITY2 of that batch's claim, and SYS_VERIFY_INTEGRITY of
- * a claim the host must know (run with --assumption 11...11). Prints the
- * permuted states. */
+/* The software syscalls of composition, KECCAK and pipes, as risc0-zkvm
+ * guests make them: SYS_KECCAK permutations and the proof of their batch,
+ * SYS_VERIFY_INTEGRITY2 of that batch's claim, SYS_VERIFY_INTEGRITY of a
+ * claim the host must know (run with --assumption 11...11), and bytes
+ * written to a SYS_PIPE and read back. Prints the permuted states and what
+ * came through the pipe. */
 #include <stdio.h>
 #include <string.h>
 #include "zkjit.h"
 
 #define SOFTWARE 2
 #define NR_KECCAK 7
+#define NR_PIPE 10
+#define NR_READ 12
+#define NR_WRITE 16
 #define NR_VERIFY_INTEGRITY 14
 #define NR_VERIFY_INTEGRITY2 15
 #define PREFIX "risc0_zkvm_platform::syscall::nr::"
@@ -60,5 +64,14 @@ int main(void) {
     software(NR_VERIFY_INTEGRITY, PREFIX "SYS_VERIFY_INTEGRITY", 0, 0, (uint32_t)claim_and_root,
              0, 0);
     printf("verified the assumption\n");
+    /* A pipe: both descriptors come back in the buffer. */
+    uint32_t fds[2];
+    software(NR_PIPE, PREFIX "SYS_PIPE", fds, 2, 0, 0, 0);
+    static const char message[] = "through the pipe";
+    software(NR_WRITE, PREFIX "SYS_WRITE", 0, 0, fds[1], (uint32_t)message, sizeof(message) - 1);
+    static char back[32];
+    uint32_t n = software(NR_READ, PREFIX "SYS_READ", back, 16, fds[0], 16, 0);
+    printf("pipe %lu/%lu: %lu bytes: %.16s\n", (unsigned long)fds[0], (unsigned long)fds[1],
+           (unsigned long)n, back);
     return 0;
 }
