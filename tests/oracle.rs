@@ -193,6 +193,10 @@ fn keccak_and_composition_syscalls() {
         stdout.contains("\nf1258f7940e1dde7 84d5ccf933c0478a"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("pipe 4/4: 16 bytes: through the pipe"),
+        "{stdout}"
+    );
     assert_eq!(ours.keccak_proofs, 1);
     assert_eq!(ours.assumptions_used.len(), 2);
     assert_eq!(ours.assumptions_used[0], claim);
