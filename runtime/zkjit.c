@@ -22,28 +22,8 @@
 #define SYS_READ 12
 #define SYS_WRITE 16
 
-struct ret2 {
-    uint32_t a0, a1;
-};
-
-/* One software syscall: returns the host's (a0, a1). */
-static struct ret2 software(uint32_t nr, const char *name, void *from_host, uint32_t from_host_len,
-                            uint32_t a3, uint32_t a4, uint32_t a5) {
-    register uint32_t t0 __asm__("t0") = ECALL_SOFTWARE;
-    register uint32_t t6 __asm__("t6") = nr;
-    register uint32_t r_a0 __asm__("a0") = (uint32_t)from_host;
-    register uint32_t r_a1 __asm__("a1") = from_host_len;
-    register uint32_t r_a2 __asm__("a2") = (uint32_t)name;
-    register uint32_t r_a3 __asm__("a3") = a3;
-    register uint32_t r_a4 __asm__("a4") = a4;
-    register uint32_t r_a5 __asm__("a5") = a5;
-    __asm__ volatile("ecall"
-                     : "+r"(r_a0), "+r"(r_a1)
-                     : "r"(t0), "r"(t6), "r"(r_a2), "r"(r_a3), "r"(r_a4), "r"(r_a5)
-                     : "memory");
-    struct ret2 r = {r_a0, r_a1};
-    return r;
-}
+#define ret2 zkjit_ret2
+#define software zkjit_software
 
 static void flush_stdout(void);
 

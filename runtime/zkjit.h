@@ -49,6 +49,33 @@ void zkjit_sha_compress(uint32_t out[8], const uint32_t in[8], const void *block
 /* SHA-256 of a whole message with the accelerator; writes 32 digest bytes. */
 void zkjit_sha256(const void *msg, size_t len, uint8_t digest[32]);
 
+/* What a software syscall returns: the host's a0 and a1. */
+struct zkjit_ret2 {
+    uint32_t a0, a1;
+};
+
+/* One software syscall (SOFTWARE user ecall, t0 = 2): number `nr` (t6) and
+ * name `name` as risc0_zkvm_platform has them, a host-to-guest buffer of
+ * `from_host_len` words (bytes for SYS_READ), arguments a3..a5. */
+static inline struct zkjit_ret2 zkjit_software(uint32_t nr, const char *name, void *from_host,
+                                               uint32_t from_host_len, uint32_t a3, uint32_t a4,
+                                               uint32_t a5) {
+    register uint32_t t0 __asm__("t0") = 2;
+    register uint32_t t6 __asm__("t6") = nr;
+    register uint32_t r_a0 __asm__("a0") = (uint32_t)from_host;
+    register uint32_t r_a1 __asm__("a1") = from_host_len;
+    register uint32_t r_a2 __asm__("a2") = (uint32_t)name;
+    register uint32_t r_a3 __asm__("a3") = a3;
+    register uint32_t r_a4 __asm__("a4") = a4;
+    register uint32_t r_a5 __asm__("a5") = a5;
+    __asm__ volatile("ecall"
+                     : "+r"(r_a0), "+r"(r_a1)
+                     : "r"(t0), "r"(t6), "r"(r_a2), "r"(r_a3), "r"(r_a4), "r"(r_a5)
+                     : "memory");
+    struct zkjit_ret2 r = {r_a0, r_a1};
+    return r;
+}
+
 /* Flags of zkjit_poseidon2's `bits_count`, above its 16-bit block count. */
 #define ZKJIT_POSEIDON2_IS_ELEM 0x80000000u
 #define ZKJIT_POSEIDON2_CHECK_OUT 0x40000000u

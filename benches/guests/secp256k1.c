@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "zkjit.h"
+#include "zkjit_secp256k1.h"
 
 ZKJIT_BIGINT2_BLOB(ec_add_blob, "../../tests/guests/bibc/ec_add_256.blob")
 ZKJIT_BIGINT2_BLOB(ec_double_blob, "../../tests/guests/bibc/ec_double_256.blob")
@@ -12,21 +13,7 @@ ZKJIT_BIGINT2_BLOB(modadd_blob, "../../tests/guests/bibc/modadd_256.blob")
 
 #define SCALARS 24
 
-typedef struct { uint32_t w[8]; } u256;
-typedef struct { u256 x, y; } point;
 
-static const u256 CURVE[3] = {
-    {{0xfffffc2f, 0xfffffffe, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-      0xffffffff}},
-    {{0}},
-    {{7}},
-};
-static const point G = {
-    {{0x16f81798, 0x59f2815b, 0x2dce28d9, 0x029bfcdb, 0xce870b07, 0x55a06295, 0xf9dcbbac,
-      0x79be667e}},
-    {{0xfb10d4b8, 0x9c47d08f, 0xa6855419, 0xfd17b448, 0x0e1108a8, 0x5da4fbfc, 0x26a3c465,
-      0x483ada77}},
-};
 
 /* k*G for 1 < k < 2^255, the top bit of k set. */
 static void multiply(const u256 *k, point *out) {

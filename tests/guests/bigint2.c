@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "zkjit.h"
+#include "zkjit_secp256k1.h"
 
 #define BLOB(name) ZKJIT_BIGINT2_BLOB(name##_blob, "bibc/" #name ".blob")
 BLOB(modmul_256)
@@ -17,23 +18,8 @@ BLOB(modmul_4096)
 BLOB(ec_add_256)
 BLOB(ec_double_256)
 
-typedef struct { uint32_t w[8]; } u256;
-typedef struct { u256 x, y; } point;
 
-static const u256 P = {{0xfffffc2f, 0xfffffffe, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-                        0xffffffff, 0xffffffff}};
-static const u256 CURVE[3] = {
-    {{0xfffffc2f, 0xfffffffe, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-      0xffffffff}},
-    {{0}},
-    {{7}},
-};
-static const point G = {
-    {{0x16f81798, 0x59f2815b, 0x2dce28d9, 0x029bfcdb, 0xce870b07, 0x55a06295, 0xf9dcbbac,
-      0x79be667e}},
-    {{0xfb10d4b8, 0x9c47d08f, 0xa6855419, 0xfd17b448, 0x0e1108a8, 0x5da4fbfc, 0x26a3c465,
-      0x483ada77}},
-};
+#define P CURVE[0]
 
 static void show(const char *what, const uint32_t *w, int words) {
     printf("%s:", what);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include "zkjit.h"
 
-#define SOFTWARE 2
 #define NR_KECCAK 7
 #define NR_PIPE 10
 #define NR_READ 12
@@ -19,19 +18,7 @@
 
 static uint32_t software(uint32_t nr, const char *name, void *from_host, uint32_t words,
                          uint32_t a3, uint32_t a4, uint32_t a5) {
-    register uint32_t t0 __asm__("t0") = SOFTWARE;
-    register uint32_t t6 __asm__("t6") = nr;
-    register uint32_t r_a0 __asm__("a0") = (uint32_t)from_host;
-    register uint32_t r_a1 __asm__("a1") = words;
-    register uint32_t r_a2 __asm__("a2") = (uint32_t)name;
-    register uint32_t r_a3 __asm__("a3") = a3;
-    register uint32_t r_a4 __asm__("a4") = a4;
-    register uint32_t r_a5 __asm__("a5") = a5;
-    __asm__ volatile("ecall"
-                     : "+r"(r_a0), "+r"(r_a1)
-                     : "r"(t0), "r"(t6), "r"(r_a2), "r"(r_a3), "r"(r_a4), "r"(r_a5)
-                     : "memory");
-    return r_a0;
+    return zkjit_software(nr, name, from_host, words, a3, a4, a5).a0;
 }
 
 static uint64_t state[25], out[25];
