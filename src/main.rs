@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zkjit::syscalls::Assumption;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use zkjit::decoder::decode;
 use zkjit::loader::{Program, Symbols};
+use zkjit::syscalls::Assumption;
 use zkjit::{load_program_file, Config, Engine, Input, Outcome, Session};
 
 /// Exit status when zkjit itself fails (bad arguments, unreadable or malformed program).

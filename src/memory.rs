@@ -140,18 +140,23 @@ impl GuestMemory {
     }
 
     /// Marks the words `start..end` (within one code page) as holding
-    /// translated code.
-    pub fn mark_code_words(&mut self, start: u32, end: u32) {
+    /// translated code; returns the pages (`PAGE_BYTES`) whose flags it set.
+    pub fn mark_code_words(&mut self, start: u32, end: u32) -> Range<u32> {
         self.code_words[(start >> 2) as usize..(end >> 2) as usize].fill(1);
-        self.code_pages.fill(pages_of(start, end), 1);
+        let pages = pages_of(start, end);
+        self.code_pages.fill(pages.clone(), 1);
+        pages
     }
 
-    /// Unmarks every word of the code page holding `addr`.
-    pub fn clear_code_page(&mut self, addr: u32) {
+    /// Unmarks every word of the code page holding `addr`; returns the
+    /// pages (`PAGE_BYTES`) whose flags it cleared.
+    pub fn clear_code_page(&mut self, addr: u32) -> Range<u32> {
         let start = (code_page(addr) * CODE_PAGE_BYTES) as usize;
         let end = start + CODE_PAGE_BYTES as usize;
         self.code_words[start / 4..end / 4].fill(0);
-        self.code_pages.fill(code_page_pages(addr), 0);
+        let pages = code_page_pages(addr);
+        self.code_pages.fill(pages.clone(), 0);
+        pages
     }
 
     /// The code words stored to since the last call.
@@ -274,13 +279,13 @@ impl GuestMemory {
 }
 
 /// The pages (`PAGE_BYTES`) holding the bytes `start..end` (not empty).
-pub fn pages_of(start: u32, end: u32) -> Range<u32> {
+fn pages_of(start: u32, end: u32) -> Range<u32> {
     start >> PAGE_SHIFT..((end - 1) >> PAGE_SHIFT) + 1
 }
 
 /// The pages (`PAGE_BYTES`, fine enough to tell a stack from the code next
 /// to it) of code page `code_page(addr)`.
-pub fn code_page_pages(addr: u32) -> Range<u32> {
+fn code_page_pages(addr: u32) -> Range<u32> {
     let first = code_page(addr) << (CODE_PAGE_SHIFT - PAGE_SHIFT);
     first..first + (CODE_PAGE_BYTES >> PAGE_SHIFT)
 }

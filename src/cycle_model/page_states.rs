@@ -114,7 +114,7 @@ impl CycleModel {
 mod tests {
     use super::*;
     use crate::cycle_model::Access;
-    use crate::memory::{code_page_pages, pages_of, GuestMemory};
+    use crate::memory::GuestMemory;
 
     /// A model following `mem`'s code pages.
     fn model_of(mem: &GuestMemory) -> CycleModel {
@@ -125,14 +125,14 @@ mod tests {
 
     /// Marks `start..end` as translated code, as installing a translation does.
     fn install(mem: &mut GuestMemory, model: &mut CycleModel, start: u32, end: u32) {
-        mem.mark_code_words(start, end);
-        model.code_pages_changed(pages_of(start, end));
+        let pages = mem.mark_code_words(start, end);
+        model.code_pages_changed(pages);
     }
 
     /// Drops the code page of `addr`, as invalidating it does.
     fn drop_code_page(mem: &mut GuestMemory, model: &mut CycleModel, addr: u32) {
-        mem.clear_code_page(addr);
-        model.code_pages_changed(code_page_pages(addr));
+        let pages = mem.clear_code_page(addr);
+        model.code_pages_changed(pages);
     }
 
     #[test]

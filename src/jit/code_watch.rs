@@ -11,7 +11,7 @@ use super::code_cache::{self, BlockSpan};
 use super::engine::JitEngine;
 use super::region::GuestBlock;
 use crate::machine::Machine;
-use crate::memory::{code_page, code_page_pages, pages_of};
+use crate::memory::code_page;
 
 impl JitEngine {
     /// Makes `code`, the translation of `blocks`, the code run at their
@@ -23,9 +23,8 @@ impl JitEngine {
         code: code_cache::Code,
     ) {
         for block in blocks {
-            m.mem.mark_code_words(block.start, block.end());
-            m.cycle_model
-                .code_pages_changed(pages_of(block.start, block.end()));
+            let pages = m.mem.mark_code_words(block.start, block.end());
+            m.cycle_model.code_pages_changed(pages);
         }
         let span = BlockSpan {
             mode: blocks[0].mode,
@@ -42,8 +41,8 @@ impl JitEngine {
         }
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
-        m.mem.clear_code_page(addr);
-        m.cycle_model.code_pages_changed(code_page_pages(addr));
+        let pages = m.mem.clear_code_page(addr);
+        m.cycle_model.code_pages_changed(pages);
         let page = code_page(addr);
         self.loop_entries
             .retain(|&(_, pc), _| code_page(pc) != page);

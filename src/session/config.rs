@@ -1,13 +1,13 @@
 //! How a run is configured: the engine, limits, the guest's arguments,
 //! environment and input, and the cycle model's segment size.
 
-use crate::syscalls::Assumption;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::cycle_model::{CycleModel, DEFAULT_PO2, PO2_RANGE};
+use crate::syscalls::Assumption;
 
 /// Which engine executes the guest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -1,7 +1,6 @@
 //! What a run produced: how it ended, its cycles and segments, its output,
 //! and the statistics `--stats-json` writes (the report serialised).
 
-use crate::syscalls::Assumption;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::Engine;
@@ -9,6 +8,7 @@ use crate::cycle_model::CycleSummary;
 use crate::jit::JitStats;
 use crate::machine::{Halt, HaltKind};
 use crate::stop::Stop;
+use crate::syscalls::Assumption;
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
