@@ -3,7 +3,7 @@
 
 use risc0_binfmt::{MemoryImage, ProgramBinary};
 
-use crate::loader::{split_r0bf, LoadError, Program};
+use crate::loader::{sniff, split_r0bf, LoadError, Program};
 
 /// The image ID of program file `bytes`, as [`Program::from_bytes`] reads it:
 /// an R0BF binary (with its own kernel, or `kernel` when
@@ -18,13 +18,14 @@ pub fn image_id(
     // The loader's checks first, for its errors.
     Program::from_bytes(bytes, bare, kernel, kernel_override)?;
     let failed = |e: anyhow::Error| LoadError(format!("cannot compute the image ID: {e:#}"));
+    let r0bf = sniff(bytes) == "R0BF";
     let digest = if bare {
         let program = risc0_binfmt::Program::load_elf(bytes, u32::MAX).map_err(failed)?;
         MemoryImage::new_kernel(program).image_id()
-    } else if bytes.starts_with(b"R0BF") && !kernel_override {
+    } else if r0bf && !kernel_override {
         let binary = ProgramBinary::decode(bytes).map_err(failed)?;
         binary.compute_image_id().map_err(failed)?
-    } else if bytes.starts_with(b"R0BF") {
+    } else if r0bf {
         let (user, _) = split_r0bf(bytes)?;
         ProgramBinary::new(user, kernel)
             .compute_image_id()

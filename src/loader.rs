@@ -95,7 +95,7 @@ pub enum Program {
 }
 
 /// What kind of file the bytes are, by their magic number.
-fn sniff(bytes: &[u8]) -> &'static str {
+pub(crate) fn sniff(bytes: &[u8]) -> &'static str {
     match bytes {
         [0x7f, b'E', b'L', b'F', ..] => "ELF",
         [b'R', b'0', b'B', b'F', ..] => "R0BF",
