@@ -1,7 +1,10 @@
-//! Image IDs: the digest of a program's initial memory image, which its
-//! receipts name, computed as the risc0 tools compute it (`risc0-binfmt`).
+//! Image IDs: the digest a program's receipts name for its initial memory
+//! image, computed as the risc0 tools compute it (`risc0-binfmt`): the
+//! system state of the image's page-tree root at pc 0.
 
-use risc0_binfmt::{MemoryImage, ProgramBinary};
+use risc0_binfmt::{Digestible, MemoryImage, ProgramBinary, SystemState};
+use risc0_zkp::core::digest::Digest;
+use risc0_zkp::core::hash::sha::cpu::Impl as Sha256;
 
 use crate::loader::{sniff, split_r0bf, LoadError, Program};
 
@@ -19,21 +22,33 @@ pub fn image_id(
     Program::from_bytes(bytes, bare, kernel, kernel_override)?;
     let failed = |e: anyhow::Error| LoadError(format!("cannot compute the image ID: {e:#}"));
     let r0bf = sniff(bytes) == "R0BF";
-    let digest = if bare {
+    let mut image = if bare {
         let program = risc0_binfmt::Program::load_elf(bytes, u32::MAX).map_err(failed)?;
-        MemoryImage::new_kernel(program).image_id()
+        MemoryImage::new_kernel(program)
     } else if r0bf && !kernel_override {
-        let binary = ProgramBinary::decode(bytes).map_err(failed)?;
-        binary.compute_image_id().map_err(failed)?
-    } else if r0bf {
-        let (user, _) = split_r0bf(bytes)?;
-        ProgramBinary::new(user, kernel)
-            .compute_image_id()
+        ProgramBinary::decode(bytes)
+            .and_then(|binary| binary.to_image())
             .map_err(failed)?
     } else {
-        ProgramBinary::new(bytes, kernel)
-            .compute_image_id()
+        let user = if r0bf { split_r0bf(bytes)?.0 } else { bytes };
+        ProgramBinary::new(user, kernel)
+            .to_image()
             .map_err(failed)?
     };
-    Ok(digest.as_bytes().try_into().expect("a digest is 32 bytes"))
+    Ok(system_state_digest(&image.image_id()))
+}
+
+/// The digest of the system state at pc 0 with page-tree root `root`, as
+/// a receipt's claim names a memory state: of the initial image's root,
+/// the image ID.
+pub fn system_state_digest(root: &Digest) -> [u8; 32] {
+    let state = SystemState {
+        pc: 0,
+        merkle_root: *root,
+    };
+    state
+        .digest::<Sha256>()
+        .as_bytes()
+        .try_into()
+        .expect("a digest is 32 bytes")
 }

@@ -117,7 +117,10 @@ pub fn execute(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
                 _ => rs1 >= rs2,
             };
             let target = if taken { pc.wrapping_add(imm) } else { next };
-            return jump(m, target, None);
+            // A branch writes its result slot as every computing
+            // instruction does: the circuit gives it x0 and the value 0,
+            // which lands in the x0 sink (memory images show it).
+            return jump(m, target, Some((0, 0)));
         }
         Jal => return jump(m, pc.wrapping_add(imm), Some((insn.rd, next))),
         Jalr => return jump(m, rs1.wrapping_add(imm) & !1, Some((insn.rd, next))),

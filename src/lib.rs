@@ -6,7 +6,8 @@
 //! and host calls ([`host_calls`], [`syscalls`], [`host`]); a run ends in a
 //! [`stop`]. The [`jit`] runs the same machine from native code, the
 //! [`cycle_model`] counts what proving costs, and [`differential`] runs both
-//! engines side by side. [`loader`] reads program files; [`session`] is the
+//! engines side by side; [`segments`] are what a prover takes. [`loader`]
+//! reads program files; [`session`] is the
 //! API a prover embeds. `docs/machine.md` describes the machine and
 //! `docs/design.md` the JIT.
 
@@ -24,6 +25,7 @@ pub mod memory;
 pub mod mode;
 pub mod platform;
 pub mod progress;
+pub mod segments;
 pub mod session;
 pub mod stop;
 pub mod syscalls;

@@ -419,6 +419,24 @@ impl Program {
         }
     }
 
+    /// The 1 KiB pages `write_to` may write, in order: every other page
+    /// of a freshly loaded memory is zero.
+    pub fn loaded_pages(&self) -> Vec<u32> {
+        let mut pages: Vec<u32> = [USER_ENTRY_ADDR, SUSPEND_PC_ADDR, SUSPEND_MODE_ADDR]
+            .iter()
+            .map(|addr| addr / PAGE_BYTES)
+            .collect();
+        for image in self.images() {
+            for segment in image.segments.iter().filter(|s| s.mem_size > 0) {
+                let last = segment.vaddr + (segment.mem_size - 1);
+                pages.extend(segment.vaddr / PAGE_BYTES..=last / PAGE_BYTES);
+            }
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        pages
+    }
+
     /// The symbol table of all images.
     pub fn symbols(&self) -> Symbols {
         let mut all: Vec<Symbol> = self

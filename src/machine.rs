@@ -9,6 +9,7 @@ use crate::host::HostIo;
 use crate::memory::GuestMemory;
 use crate::mode::Mode;
 use crate::platform::*;
+use crate::segments::{ImageDigests, SegmentEnd, SegmentRecorder, SegmentSink, TerminateState};
 use crate::stop::{Fault, FaultReason, Stop, Trap, TrapCause};
 
 /// How a guest halted (the low 16 bits of TERMINATE's a0).
@@ -30,8 +31,22 @@ pub struct Halt {
     pub kind: HaltKind,
     /// The user exit code (the high 16 bits of TERMINATE's a0).
     pub exit_code: u32,
+    /// TERMINATE's a1 (a segment's claim holds it).
+    pub a1: u32,
     /// The output digest the kernel left at GLOBAL_OUTPUT.
     pub output_digest: [u8; 32],
+}
+
+impl Halt {
+    /// TERMINATE's a0: the exit code in the high half, the halt type in the low.
+    pub fn a0(&self) -> u32 {
+        let kind = match self.kind {
+            HaltKind::Terminate => 0,
+            HaltKind::Pause => 1,
+            HaltKind::Other(kind) => kind,
+        };
+        (self.exit_code << 16) | kind
+    }
 }
 
 /// The state of the zkVM: memory (with the register files in it), pc, mode,
@@ -59,6 +74,8 @@ pub struct Machine {
     /// in, or `NO_PAGE`: until the mode changes or a segment ends, every
     /// fetch from that page passes them too, with nothing to record.
     fetch_page: u32,
+    /// The segments being made of the run, when they are.
+    pub(crate) segments: Option<Box<SegmentRecorder>>,
 }
 
 /// No page: a `fetch_page` no address has.
@@ -78,6 +95,7 @@ impl Machine {
             cycle_model: CycleModel::user_only(),
             pending_user_trap: None,
             fetch_page: NO_PAGE,
+            segments: None,
         })
     }
 
@@ -142,17 +160,65 @@ impl Machine {
                 po2: self.cycle_model.po2(),
             });
         }
-        // Suspend: the pc and mode are saved (the register files are
-        // written back to the same, already dirty, page).
+        self.suspend();
+        if let Some(segments) = &mut self.segments {
+            segments
+                .end_segment(
+                    &self.mem,
+                    &self.cycle_model,
+                    self.user_cycles,
+                    SegmentEnd::Split,
+                )
+                .map_err(Stop::Segments)?;
+        }
+        self.cycle_model.split(self.user_cycles);
+        self.fetch_page = NO_PAGE;
+        self.write_input_digest();
+        Ok(())
+    }
+
+    /// Suspends: the pc and mode are saved (the register files are
+    /// written back to the same, already dirty, page).
+    fn suspend(&mut self) {
         self.mem.store_u32(SUSPEND_PC_ADDR, self.pc);
         self.mem
             .store_u32(SUSPEND_MODE_ADDR, u32::from(self.mode.is_machine()));
         self.cycle_model.access(SUSPEND_PC_ADDR, Access::Write);
         self.cycle_model.access(SUSPEND_MODE_ADDR, Access::Write);
-        self.cycle_model.split(self.user_cycles);
-        self.fetch_page = NO_PAGE;
-        self.write_input_digest();
-        Ok(())
+    }
+
+    /// Makes segments of the run from now on (it has not started yet:
+    /// memory holds the program, in `pages`), handing each to `sink`; with
+    /// no sink only the image's digests are kept.
+    pub(crate) fn record_segments(&mut self, pages: Vec<u32>, sink: Option<SegmentSink>) {
+        self.segments = Some(Box::new(SegmentRecorder::start(&self.mem, pages, sink)));
+    }
+
+    /// Ends the run's last segment (the run halted or reached its cycle
+    /// limit) and waits for every segment to be handed over: the image's
+    /// roots, when segments were being made.
+    pub(crate) fn finish_segments(&mut self) -> Result<Option<ImageDigests>, Stop> {
+        let Some(mut segments) = self.segments.take() else {
+            return Ok(None);
+        };
+        if self.io.exit_requested {
+            return Err(Stop::Segments(
+                "the guest ended with SYS_EXIT, which no segment can prove: the last segment is not made".into(),
+            ));
+        }
+        self.suspend();
+        let end = SegmentEnd::Last {
+            output: self.halt.map(|halt| halt.output_digest.into()),
+            terminate_state: self.halt.map(|halt| TerminateState {
+                a0: halt.a0().into(),
+                a1: halt.a1.into(),
+            }),
+        };
+        segments
+            .end_segment(&self.mem, &self.cycle_model, self.user_cycles, end)
+            .and_then(|()| segments.finish())
+            .map(Some)
+            .map_err(Stop::Segments)
     }
 
     /// The mode the pc's code runs in.

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use zkjit::decoder::decode;
 use zkjit::loader::{Program, Symbols};
+use zkjit::segments::SegmentDir;
 use zkjit::syscalls::Assumption;
 use zkjit::{load_program_file, Config, Engine, Input, Outcome, Session};
 
@@ -51,60 +52,7 @@ enum CyclesArg {
 enum Command {
     /// Run a program: a user ELF (under the built-in kernel), a RISC Zero
     /// program binary (R0BF), or with --bare a machine-mode ELF.
-    Run {
-        /// The program file.
-        program: PathBuf,
-        /// Run the ELF in machine mode with no kernel.
-        #[arg(long)]
-        bare: bool,
-        /// Kernel ELF to run a user program under (default: the built-in kernel).
-        #[arg(long, value_name = "ELF", conflicts_with = "bare")]
-        kernel: Option<PathBuf>,
-        /// Execution engine.
-        #[arg(long, value_enum, default_value = "jit")]
-        engine: EngineArg,
-        /// Entries of a block in the interpreter before the JIT translates it
-        /// (default: 250, and nothing is translated in a run's first 10000
-        /// cycles; with --engine diff, 1).
-        #[arg(long, value_name = "N")]
-        jit_threshold: Option<u32>,
-        /// File to use as guest stdin (default: this process's stdin).
-        #[arg(long, value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// Write the journal (fd 3) to this file.
-        #[arg(long, value_name = "FILE")]
-        journal: Option<PathBuf>,
-        /// Write run statistics as JSON to this file.
-        #[arg(long, value_name = "FILE")]
-        stats_json: Option<PathBuf>,
-        /// Stop after this many user cycles.
-        #[arg(long, value_name = "N")]
-        max_cycles: Option<u64>,
-        /// Segment size for the cycle model: 2^N cycles, N from 13 to 24
-        /// (default 20).
-        #[arg(long, value_name = "N", value_parser = po2_parser())]
-        po2: Option<u32>,
-        /// Which cycles to count.
-        #[arg(long, value_enum, default_value = "total")]
-        cycles: CyclesArg,
-        /// Set a guest environment variable (SYS_GETENV); repeatable.
-        #[arg(long = "env", value_name = "KEY=VALUE")]
-        env: Vec<String>,
-        /// A receipt claim the guest may verify (SYS_VERIFY_INTEGRITY): its
-        /// digest and, optionally, its control root, 64 hex digits each;
-        /// repeatable.
-        #[arg(long = "assumption", value_name = "CLAIM[:CONTROL_ROOT]", value_parser = assumption_parser)]
-        assumptions: Vec<Assumption>,
-        /// Seed for SYS_RANDOM (default: from the clock).
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Print no summary line.
-        #[arg(short, long)]
-        quiet: bool,
-        /// Guest arguments (SYS_ARGC/SYS_ARGV).
-        #[arg(last = true, value_name = "ARGS")]
-        args: Vec<String>,
-    },
+    Run(Box<RunArgs>),
     /// Print a program's image ID (hex), as the risc0 tools compute it: of
     /// an R0BF binary as it is, of a user ELF with the kernel given (risc0's
     /// tools use the v1compat kernel: pass it with --kernel), or with --bare
@@ -132,6 +80,72 @@ enum Command {
     },
 }
 
+/// What `zkjit run` takes.
+#[derive(Args)]
+struct RunArgs {
+    /// The program file.
+    program: PathBuf,
+    /// Run the ELF in machine mode with no kernel.
+    #[arg(long)]
+    bare: bool,
+    /// Kernel ELF to run a user program under (default: the built-in kernel).
+    #[arg(long, value_name = "ELF", conflicts_with = "bare")]
+    kernel: Option<PathBuf>,
+    /// Execution engine.
+    #[arg(long, value_enum, default_value = "jit")]
+    engine: EngineArg,
+    /// Entries of a block in the interpreter before the JIT translates it
+    /// (default: 250, and nothing is translated in a run's first 10000
+    /// cycles; with --engine diff, 1).
+    #[arg(long, value_name = "N")]
+    jit_threshold: Option<u32>,
+    /// File to use as guest stdin (default: this process's stdin).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Write the journal (fd 3) to this file.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Write run statistics as JSON to this file (with the image ID and
+    /// the post-state digest).
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+    /// Write each segment, ready for a prover, to DIR/segment-N.bin: the
+    /// reference executor's encoding, byte for byte.
+    #[arg(long, value_name = "DIR")]
+    segments: Option<PathBuf>,
+    /// Let --segments use a directory that is not empty (the
+    /// segment-N.bin files in it are deleted first).
+    #[arg(long, requires = "segments")]
+    force: bool,
+    /// Stop after this many user cycles.
+    #[arg(long, value_name = "N")]
+    max_cycles: Option<u64>,
+    /// Segment size for the cycle model: 2^N cycles, N from 13 to 24
+    /// (default 20).
+    #[arg(long, value_name = "N", value_parser = po2_parser())]
+    po2: Option<u32>,
+    /// Which cycles to count.
+    #[arg(long, value_enum, default_value = "total")]
+    cycles: CyclesArg,
+    /// Set a guest environment variable (SYS_GETENV); repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// A receipt claim the guest may verify (SYS_VERIFY_INTEGRITY): its
+    /// digest and, optionally, its control root, 64 hex digits each;
+    /// repeatable.
+    #[arg(long = "assumption", value_name = "CLAIM[:CONTROL_ROOT]", value_parser = assumption_parser)]
+    assumptions: Vec<Assumption>,
+    /// Seed for SYS_RANDOM (default: from the clock).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Print no summary line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Guest arguments (SYS_ARGC/SYS_ARGV).
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("ZKJIT_LOG"))
@@ -139,46 +153,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run {
-            program,
-            bare,
-            kernel,
-            engine,
-            jit_threshold,
-            input,
-            journal,
-            stats_json,
-            max_cycles,
-            po2,
-            cycles,
-            env,
-            assumptions,
-            seed,
-            quiet,
-            args,
-        } => {
-            let engine = match engine {
-                EngineArg::Jit => Engine::Jit,
-                EngineArg::Interp => Engine::Interp,
-                EngineArg::Diff => Engine::Diff,
-            };
-            let options = RunOptions {
-                engine,
-                jit_threshold,
-                input,
-                journal,
-                stats_json,
-                max_cycles,
-                po2,
-                user_cycles_only: cycles == CyclesArg::User,
-                env,
-                assumptions,
-                seed,
-                quiet,
-                args,
-            };
-            run(&program, bare, kernel.as_deref(), options)
-        }
+        Command::Run(args) => run(*args),
         Command::Disasm {
             program,
             bare,
@@ -202,22 +177,6 @@ fn po2_parser() -> clap::builder::RangedI64ValueParser<u32> {
     clap::value_parser!(u32).range(i64::from(*range.start())..=i64::from(*range.end()))
 }
 
-struct RunOptions {
-    engine: Engine,
-    jit_threshold: Option<u32>,
-    input: Option<PathBuf>,
-    journal: Option<PathBuf>,
-    stats_json: Option<PathBuf>,
-    max_cycles: Option<u64>,
-    po2: Option<u32>,
-    user_cycles_only: bool,
-    env: Vec<String>,
-    assumptions: Vec<Assumption>,
-    seed: Option<u64>,
-    quiet: bool,
-    args: Vec<String>,
-}
-
 /// `--assumption`: a claim digest with an optional control root.
 fn assumption_parser(text: &str) -> Result<Assumption, String> {
     Assumption::parse(text)
@@ -233,13 +192,21 @@ fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
-fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Result<ExitCode> {
-    if opts.user_cycles_only && opts.po2.is_some() {
+fn run(opts: RunArgs) -> Result<ExitCode> {
+    let user_cycles_only = opts.cycles == CyclesArg::User;
+    if user_cycles_only && opts.po2.is_some() {
         bail!("--po2 sizes segments, which --cycles user does not count");
     }
-    let program = load_program_file(path, bare, kernel)?;
+    if user_cycles_only && opts.segments.is_some() {
+        bail!("--segments needs the segments --cycles user does not count");
+    }
+    let program = load_program_file(&opts.program, opts.bare, opts.kernel.as_deref())?;
     let config = Config {
-        engine: opts.engine,
+        engine: match opts.engine {
+            EngineArg::Jit => Engine::Jit,
+            EngineArg::Interp => Engine::Interp,
+            EngineArg::Diff => Engine::Diff,
+        },
         max_cycles: opts.max_cycles,
         args: opts.args,
         env: parse_env(&opts.env)?,
@@ -249,10 +216,15 @@ fn run(path: &Path, bare: bool, kernel: Option<&Path>, opts: RunOptions) -> Resu
         jit_threshold: opts.jit_threshold,
         progress: !opts.quiet && std::io::stderr().is_terminal(),
         po2: opts.po2,
-        user_cycles_only: opts.user_cycles_only,
+        user_cycles_only,
         assumptions: opts.assumptions,
+        image_digests: opts.stats_json.is_some() && !user_cycles_only,
     };
-    let report = Session::new(&program, config)?.run();
+    let mut session = Session::new(&program, config)?;
+    if let Some(dir) = &opts.segments {
+        session.on_segment(SegmentDir::prepare(dir, opts.force)?.sink())?;
+    }
+    let report = session.run();
     if let Some(file) = &opts.journal {
         std::fs::write(file, &report.journal)
             .with_context(|| format!("cannot write journal {}", file.display()))?;

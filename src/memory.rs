@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use memmap2::{MmapMut, MmapOptions, MmapRaw};
 
-use crate::platform::PAGE_SHIFT;
+use crate::platform::{PAGE_BYTES, PAGE_SHIFT};
 
 /// Size of the guest address space.
 pub const SPACE_BYTES: usize = 1 << 32;
@@ -190,6 +190,12 @@ impl GuestMemory {
     /// The pages stored to since the last call (with repeats).
     pub fn take_written_pages(&mut self) -> Vec<u32> {
         std::mem::take(&mut self.written_pages)
+    }
+
+    /// The bytes of 1 KiB page `page` (address / [`PAGE_BYTES`]).
+    pub fn page_bytes(&self, page: u32) -> &[u8] {
+        let start = page as usize * PAGE_BYTES as usize;
+        &self.bytes()[start..start + PAGE_BYTES as usize]
     }
 
     /// The bytes of code page `page` (see [`code_page`]).

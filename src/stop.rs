@@ -200,6 +200,9 @@ pub enum Stop {
     /// report names the block, its instructions and both states.
     #[error("{0}")]
     Divergence(String),
+    /// Making the run's segments failed (writing one, most likely).
+    #[error("segments: {0}")]
+    Segments(String),
     /// Writing the guest's output failed on the host.
     #[error("host I/O error: {0}")]
     Io(String),
@@ -240,6 +243,7 @@ impl Stop {
                 at(*pc)
             ),
             Stop::Io(message) => format!("host I/O error: {message}"),
+            Stop::Segments(message) => format!("segments: {message}"),
             Stop::Divergence(report) => report.clone(),
         }
     }

@@ -1,7 +1,8 @@
 //! Differential tests against the reference executor (risc0-circuit-rv32im
 //! 4.0.5) running the reference kernel (risc0-zkos-v1compat 2.2.3): exit
-//! code, journal, stdout and user cycles must be identical, on both of
-//! zkjit's engines. The oracle's software syscalls are served by zkjit's own
+//! code, journal, stdout, cycles of every kind and the segments (their
+//! encodings, byte for byte, with the image ID and post-state) must be
+//! identical, on both of zkjit's engines. The oracle's software syscalls are served by zkjit's own
 //! syscall code through the oracle's `SyscallContext`, so what differs is
 //! only the machine.
 
@@ -42,8 +43,9 @@ fn check_against_oracle_at(run: GuestRun, po2s: &[u32]) {
     for &po2 in po2s {
         let oracle = run_oracle(&run, po2)
             .unwrap_or_else(|e| panic!("{name}: oracle failed at po2 {po2}: {e:#}"));
-        let ours = run.clone().po2(po2).run_both(kernel);
+        let (ours, segments) = run.clone().po2(po2).run_both_recording(kernel);
         assert_eq!(exit_code(&ours), oracle.exit_code, "{name}: exit code");
+        common::assert_segments_match(name, po2, &ours, &segments, &oracle);
         assert_eq!(ours.journal, oracle.journal, "{name}: journal");
         assert_eq!(ours.stdout, oracle.stdout, "{name}: stdout");
         common::assert_cycles_match(name, po2, &ours, &oracle);
@@ -272,8 +274,8 @@ fn user_traps_stop_both_under_the_reference_kernel() {
 
 /// Runs benchmark guest `name` under the v1compat kernel on the oracle and
 /// on both engines with segments of `2^po2` cycles, for at most
-/// `max_cycles` user cycles, and checks that output and cycles of every
-/// kind agree.
+/// `max_cycles` user cycles, and checks that output, cycles of every kind
+/// and the segments' bytes agree.
 fn check_benchmark_guest(
     name: &str,
     po2: u32,
@@ -296,7 +298,10 @@ fn check_benchmark_guest(
                 po2: Some(po2),
                 ..Config::default()
             };
-            let ours = Session::new(&program, config).expect("session").run();
+            let mut session = Session::new(&program, config).expect("session");
+            let segments = common::record_segments(&mut session);
+            let ours = session.run();
+            common::assert_segments_match(name, po2, &ours, &segments.take(), &oracle);
             match &ours.outcome {
                 Outcome::Stopped(Stop::CycleLimit { .. }) => {
                     assert_eq!(oracle.exit_code, u32::MAX, "{name}: only zkjit stopped")

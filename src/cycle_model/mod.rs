@@ -34,7 +34,7 @@ use crate::memory::{CodePageFlags, HostTable, HOST_TABLE_BYTES};
 use crate::platform::PAGES;
 
 pub use page_states::PAGE_DIRTY_WATCHED;
-pub use segments::{max_insn_cycles, CycleSummary, Segment};
+pub use segments::{max_insn_cycles, CycleSummary, SegmentCycles};
 
 /// Cycles to page one page in (or out).
 pub const PAGE_CYCLES: u32 = 322;
@@ -98,7 +98,7 @@ pub struct CycleModel {
     /// `segment_cycle_limit()`, kept up to date as paging grows, so the
     /// check before every instruction is one compare.
     full_at: u64,
-    finished: Vec<Segment>,
+    finished: Vec<SegmentCycles>,
 }
 
 impl CycleModel {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{CycleModel, RESERVED_CYCLES, RESERVED_PAGING_CYCLES};
 use crate::cycle_model::Access;
+use crate::platform::PAGES;
 
 /// The reserved headroom for one instruction at the end of a segment, as
 /// risc0-zkvm chooses it for a segment size.
@@ -19,7 +20,7 @@ pub fn max_insn_cycles(po2: u32) -> u32 {
 
 /// One segment of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Segment {
+pub struct SegmentCycles {
     /// Its size: it counts `2^po2` cycles.
     pub po2: u32,
     /// User cycles executed in it.
@@ -32,7 +33,7 @@ pub struct Segment {
     pub total_cycles: u64,
 }
 
-impl Segment {
+impl SegmentCycles {
     pub(super) fn new(po2: u32, user_cycles: u64, paging_cycles: u32) -> Self {
         let total_cycles = 1u64 << po2;
         let paging_cycles = u64::from(paging_cycles);
@@ -62,7 +63,7 @@ pub struct CycleSummary {
     /// All cycles proving will cost.
     pub total_cycles: u64,
     /// Each segment, in order.
-    pub per_segment: Vec<Segment>,
+    pub per_segment: Vec<SegmentCycles>,
 }
 
 impl CycleModel {
@@ -88,6 +89,37 @@ impl CycleModel {
         self.po2
     }
 
+    /// A segment ends before an instruction when its cycles pass this.
+    pub fn threshold(&self) -> u32 {
+        self.threshold
+    }
+
+    /// The size (log2) of the current segment if it is the run's last:
+    /// the next power of two of the cycles it used.
+    pub fn last_po2(&self, user_cycles: u64) -> u32 {
+        self.segment_cycles(user_cycles)
+            .next_power_of_two()
+            .trailing_zeros()
+    }
+
+    /// User cycles executed in the current segment.
+    pub fn segment_user_cycles(&self, user_cycles: u64) -> u64 {
+        user_cycles - self.segment_start
+    }
+
+    /// Paging cycles of the current segment.
+    pub fn segment_paging_cycles(&self) -> u32 {
+        self.paging
+    }
+
+    /// The pages the current segment has touched, in the order it first
+    /// did, each with whether it dirtied it.
+    pub fn segment_pages(&self) -> impl Iterator<Item = (u32, bool)> + '_ {
+        self.pages_in_state
+            .iter()
+            .map(|&page| (page, self.state(PAGES + page) == Access::Write as u32))
+    }
+
     /// Whether the segment must end before the next instruction.
     #[inline(always)]
     pub fn segment_full(&self, user_cycles: u64) -> bool {
@@ -108,9 +140,9 @@ impl CycleModel {
 
     /// Ends the current segment (full size) and starts the next one.
     pub fn split(&mut self, user_cycles: u64) {
-        self.finished.push(Segment::new(
+        self.finished.push(SegmentCycles::new(
             self.po2,
-            user_cycles - self.segment_start,
+            self.segment_user_cycles(user_cycles),
             self.paging,
         ));
         self.start_segment(user_cycles);
@@ -141,13 +173,12 @@ impl CycleModel {
         if !self.enabled {
             return None;
         }
-        let used = self.segment_cycles(user_cycles).next_power_of_two();
-        let last = Segment::new(
-            used.trailing_zeros(),
-            user_cycles - self.segment_start,
+        let last = SegmentCycles::new(
+            self.last_po2(user_cycles),
+            self.segment_user_cycles(user_cycles),
             self.paging,
         );
-        let per_segment: Vec<Segment> = self.finished.iter().copied().chain([last]).collect();
+        let per_segment: Vec<SegmentCycles> = self.finished.iter().copied().chain([last]).collect();
         Some(CycleSummary {
             po2: self.po2,
             segments: per_segment.len() as u64,

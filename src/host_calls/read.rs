@@ -27,10 +27,14 @@ impl Machine {
         };
         let served = self.io.host_read(&mut view, fd, &mut bytes);
         let mut remaining = served.map_err(|e| self.syscall_stop(e))?;
+        if let Some(segments) = &mut self.segments {
+            segments.record_read(&bytes[..(remaining as usize).min(bytes.len())]);
+        }
         if self.io.exit_requested {
             self.halt = Some(Halt {
                 kind: HaltKind::Terminate,
                 exit_code: 0,
+                a1: 0,
                 output_digest: [0; 32],
             });
         }

@@ -25,6 +25,7 @@ impl Machine {
         self.halt = Some(Halt {
             kind,
             exit_code: a0 >> 16,
+            a1: self.reg(reg::A1),
             output_digest,
         });
         self.pc = self.pc.wrapping_add(4);

@@ -16,6 +16,9 @@ impl Machine {
             .stderr
             .write_all(&bytes)
             .map_err(|e| Stop::Io(e.to_string()))?;
+        if let Some(segments) = &mut self.segments {
+            segments.record_write(len);
+        }
         self.set_reg(reg::A0, len);
         self.pc = self.pc.wrapping_add(4);
         self.user_cycles += 2;

@@ -77,6 +77,10 @@ pub struct Config {
     pub user_cycles_only: bool,
     /// Receipt claims the guest may verify (SYS_VERIFY_INTEGRITY).
     pub assumptions: Vec<Assumption>,
+    /// Keep the memory image's page tree over the run, so the report
+    /// names the image ID and the post-state digest (needs the cycle
+    /// model; [`crate::Session::on_segment`] keeps it too).
+    pub image_digests: bool,
 }
 
 impl Config {

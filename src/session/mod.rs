@@ -17,6 +17,7 @@ use crate::jit::{self, JitEngine, JitOptions, JitStats};
 use crate::loader::{Program, Symbols};
 use crate::machine::Machine;
 use crate::progress::{Progress, SLICE_CYCLES};
+use crate::segments::{Segment, SegmentSink};
 use crate::stop::Stop;
 
 /// A program loaded into a machine, ready to run.
@@ -25,6 +26,8 @@ pub struct Session {
     /// The interpreter's machine of a differential run.
     reference: Option<Machine>,
     symbols: Symbols,
+    /// The pages the program was loaded into.
+    loaded_pages: Vec<u32>,
     config: Config,
 }
 
@@ -62,12 +65,39 @@ impl Session {
                 Ok(reference)
             })
             .transpose()?;
-        Ok(Self {
+        let mut session = Self {
             machine,
             reference,
             symbols: program.symbols(),
+            loaded_pages: program.loaded_pages(),
             config,
-        })
+        };
+        if session.config.image_digests {
+            session.record_segments(None)?;
+        }
+        Ok(session)
+    }
+
+    /// Hands each segment of the run to `sink` as soon as it is made, on a
+    /// thread of its own, while execution goes on: a prover pipeline
+    /// streams them to its workers from there. The segments are the
+    /// reference executor's, byte for byte ([`Segment::encode`]); an error
+    /// from `sink` stops the run. Needs the cycle model (segments are
+    /// its).
+    pub fn on_segment(
+        &mut self,
+        sink: impl FnMut(Segment) -> anyhow::Result<()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.record_segments(Some(Box::new(sink)))
+    }
+
+    fn record_segments(&mut self, sink: Option<SegmentSink>) -> anyhow::Result<()> {
+        if !self.machine.cycle_model.enabled() {
+            anyhow::bail!("segments and image digests need the cycle model, which counting user cycles only turns off");
+        }
+        self.machine
+            .record_segments(self.loaded_pages.clone(), sink);
+        Ok(())
     }
 
     /// A machine with `program` loaded and I/O as `config` says.
@@ -103,10 +133,25 @@ impl Session {
     pub fn run(mut self) -> Report {
         let start = Instant::now();
         let mut jit_stats = None;
-        let result = self
+        let mut result = self
             .machine
             .resume()
             .and_then(|()| self.execute(&mut jit_stats));
+        // A run that halted or reached its cycle limit ends in a last
+        // segment; after any other stop the segments made so far are
+        // handed over (dropping the recorder waits for them).
+        let image = match &result {
+            Ok(()) | Err(Stop::CycleLimit { .. }) => {
+                self.machine.finish_segments().unwrap_or_else(|stop| {
+                    result = Err(stop);
+                    None
+                })
+            }
+            Err(_) => {
+                self.machine.segments = None;
+                None
+            }
+        };
         let wall_seconds = start.elapsed().as_secs_f64();
         let outcome = match result {
             Ok(()) => Outcome::Halted(self.machine.halt.expect("a run without a stop has halted")),
@@ -138,6 +183,7 @@ impl Session {
             user_cycles: self.machine.user_cycles,
             cycles: self.machine.cycle_model.summary(self.machine.user_cycles),
             wall_seconds,
+            image,
             journal: std::mem::take(&mut io.journal),
             assumptions_used: std::mem::take(&mut io.assumptions_used),
             keccak_proofs: io.keccak_proofs,

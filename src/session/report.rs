@@ -2,11 +2,13 @@
 //! and the statistics `--stats-json` writes (the report serialised).
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
+use sha2::Digest as _;
 
 use super::Engine;
 use crate::cycle_model::CycleSummary;
 use crate::jit::JitStats;
 use crate::machine::{Halt, HaltKind};
+use crate::segments::ImageDigests;
 use crate::stop::Stop;
 use crate::syscalls::Assumption;
 
@@ -32,6 +34,9 @@ pub struct Report {
     pub cycles: Option<CycleSummary>,
     /// Wall-clock time of the run.
     pub wall_seconds: f64,
+    /// The image ID and the post-state digest, when the session kept the
+    /// image's digests (segments, or [`super::Config::image_digests`]).
+    pub image: Option<ImageDigests>,
     /// The journal (fd 3) bytes.
     pub journal: Vec<u8>,
     /// The receipt claims the guest verified, most recent first.
@@ -79,8 +84,11 @@ impl Report {
 }
 
 /// The statistics `--stats-json` writes: exit code, halt, every cycle
-/// count and segment, engine, wall time, guest MIPS, journal length,
-/// output digest, the error of a run that stopped, and what the JIT did.
+/// count and segment, engine, wall time, guest MIPS, journal length and
+/// digest, the image ID and post-state digest (as a receipt's claim names
+/// them) and the page-tree roots they are of (as segments' claims hold
+/// them), output digest, the error of a run that stopped, and what the JIT
+/// did.
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let cycles = self.cycles.as_ref();
@@ -88,7 +96,8 @@ impl Serialize for Report {
             Outcome::Halted(halt) => Some(hex(&halt.output_digest)),
             Outcome::Stopped(_) => None,
         };
-        let mut stats = serializer.serialize_struct("Report", 18)?;
+        let digest = |d: &risc0_zkp::core::digest::Digest| hex(d.as_bytes());
+        let mut stats = serializer.serialize_struct("Report", 23)?;
         stats.serialize_field("exit_code", &self.exit_code())?;
         stats.serialize_field("halt", self.halt_name())?;
         stats.serialize_field("user_cycles", &self.user_cycles)?;
@@ -102,6 +111,16 @@ impl Serialize for Report {
         stats.serialize_field("wall_seconds", &self.wall_seconds)?;
         stats.serialize_field("guest_mips", &self.guest_mips())?;
         stats.serialize_field("journal_bytes", &self.journal.len())?;
+        let journal_digest: [u8; 32] = sha2::Sha256::digest(&self.journal).into();
+        stats.serialize_field("journal_digest", &hex(&journal_digest))?;
+        let image = self.image.as_ref();
+        stats.serialize_field("image_id", &image.map(|i| hex(&i.image_id())))?;
+        stats.serialize_field("post_state", &image.map(|i| hex(&i.post_state())))?;
+        stats.serialize_field("pre_state_root", &image.map(|i| digest(&i.pre_state_root)))?;
+        stats.serialize_field(
+            "post_state_root",
+            &image.map(|i| digest(&i.post_state_root)),
+        )?;
         let assumptions: Vec<String> = self
             .assumptions_used
             .iter()

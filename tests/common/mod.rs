@@ -8,6 +8,7 @@ pub mod rig;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use zkjit::syscalls::Assumption;
 use zkjit::{Config, Engine, Input, Outcome, Program, Report, Session, KERNEL_ELF};
@@ -102,6 +103,19 @@ impl GuestRun {
     /// Runs under `kernel` with `engine`, output captured. The JIT
     /// translates a block at its second entry, so that both tiers run.
     pub fn run_with(&self, kernel: &[u8], engine: Engine) -> Report {
+        self.session(kernel, engine).run()
+    }
+
+    /// As `run_with`, also making the run's segments: the report and the
+    /// SHA-256 of each segment's encoding.
+    pub fn run_recording(&self, kernel: &[u8], engine: Engine) -> (Report, Vec<[u8; 32]>) {
+        let mut session = self.session(kernel, engine);
+        let segments = record_segments(&mut session);
+        let report = session.run();
+        (report, segments.take())
+    }
+
+    fn session(&self, kernel: &[u8], engine: Engine) -> Session {
         let config = Config {
             engine,
             args: self.args.clone(),
@@ -114,9 +128,7 @@ impl GuestRun {
             assumptions: self.assumptions.clone(),
             ..Config::default()
         };
-        Session::new(&self.program(kernel), config)
-            .expect("session")
-            .run()
+        Session::new(&self.program(kernel), config).expect("session")
     }
 
     /// Runs under `kernel` on the interpreter and on the JIT, checks that
@@ -124,6 +136,26 @@ impl GuestRun {
     pub fn run_both(&self, kernel: &[u8]) -> Report {
         let interp = self.run_with(kernel, Engine::Interp);
         let jit = self.run_with(kernel, Engine::Jit);
+        self.assert_same(&jit, &interp);
+        jit
+    }
+
+    /// As `run_both`, also checking that both engines make the same
+    /// segments: the JIT's report and its segments' digests.
+    pub fn run_both_recording(&self, kernel: &[u8]) -> (Report, Vec<[u8; 32]>) {
+        let (interp, interp_segments) = self.run_recording(kernel, Engine::Interp);
+        let (jit, jit_segments) = self.run_recording(kernel, Engine::Jit);
+        self.assert_same(&jit, &interp);
+        assert!(
+            jit_segments == interp_segments,
+            "{}: segments, JIT vs interpreter",
+            self.name
+        );
+        (jit, jit_segments)
+    }
+
+    /// Checks that the JIT's run showed what the interpreter's did.
+    fn assert_same(&self, jit: &Report, interp: &Report) {
         let name = self.name;
         assert_eq!(
             jit.outcome, interp.outcome,
@@ -150,13 +182,39 @@ impl GuestRun {
             "{name}: stderr, JIT vs interpreter"
         );
         assert_eq!(jit.error, interp.error, "{name}: error, JIT vs interpreter");
-        jit
     }
 
     /// Runs under zkjit's kernel on both engines (see `run_both`).
     pub fn run(&self) -> Report {
         self.run_both(KERNEL_ELF)
     }
+}
+
+/// The SHA-256 of each segment's encoding, as a session makes them.
+#[derive(Clone, Default)]
+pub struct SegmentDigests(Arc<Mutex<Vec<[u8; 32]>>>);
+
+impl SegmentDigests {
+    /// The digests so far.
+    pub fn take(&self) -> Vec<[u8; 32]> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Makes `session` keep the digest of each segment it makes.
+pub fn record_segments(session: &mut Session) -> SegmentDigests {
+    let digests = SegmentDigests::default();
+    let sink = digests.clone();
+    session
+        .on_segment(move |segment| {
+            sink.0
+                .lock()
+                .unwrap()
+                .push(oracle::sha256(&segment.encode()));
+            Ok(())
+        })
+        .expect("segments");
+    digests
 }
 
 /// The exit code of a halted run; panics with the error otherwise.
@@ -203,6 +261,41 @@ pub fn assert_cycles_match(name: &str, po2: u32, ours: &Report, oracle: &oracle:
         "{}",
         what("total cycles")
     );
+}
+
+/// Checks that zkjit made the oracle's segments, byte for byte, and that
+/// its image ID and post-state are the oracle's claim's.
+pub fn assert_segments_match(
+    name: &str,
+    po2: u32,
+    ours: &Report,
+    segments: &[[u8; 32]],
+    oracle: &oracle::OracleRun,
+) {
+    let image = ours
+        .image
+        .unwrap_or_else(|| panic!("{name} at po2 {po2}: no image digests"));
+    assert_eq!(
+        image.pre_state_root.as_bytes(),
+        oracle.pre_state,
+        "{name} at po2 {po2}: image ID"
+    );
+    assert_eq!(
+        image.post_state_root.as_bytes(),
+        oracle.post_state,
+        "{name} at po2 {po2}: post-state"
+    );
+    assert_eq!(
+        segments.len(),
+        oracle.segment_digests.len(),
+        "{name} at po2 {po2}: segments made"
+    );
+    if let Some(first) = (0..segments.len()).find(|&i| segments[i] != oracle.segment_digests[i]) {
+        panic!(
+            "{name} at po2 {po2}: segment {first} of {} differs from the oracle's",
+            segments.len()
+        );
+    }
 }
 
 /// Input bytes of a fixed pattern.

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use anyhow::anyhow;
 use risc0_binfmt::{ByteAddr, MemoryImage, ProgramBinary};
-use risc0_circuit_rv32im::execute::{CycleLimit, Executor, Syscall, SyscallContext};
+use risc0_circuit_rv32im::execute::{CycleLimit, Executor, Segment, Syscall, SyscallContext};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
 use zkjit::syscalls::GuestView;
@@ -71,6 +71,17 @@ pub struct OracleRun {
     pub stdout: Vec<u8>,
     /// Memory and registers at the end.
     pub post_image: MemoryImage,
+    /// The SHA-256 of each segment's encoding (`Segment::encode`), in order.
+    pub segment_digests: Vec<[u8; 32]>,
+    /// The session's claim: pre-state (the image ID) and post-state roots.
+    pub pre_state: [u8; 32],
+    pub post_state: [u8; 32],
+}
+
+/// The SHA-256 of `bytes`, to compare segments by.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 impl OracleRun {
@@ -124,22 +135,40 @@ pub fn run_oracle_binary(binary: &[u8], io: HostIo, po2: u32) -> anyhow::Result<
     run_oracle_image(image, io, po2, None)
 }
 
-/// Runs memory image `image` on the oracle, as `run_oracle_until` does.
+/// Runs memory image `image` on the oracle, as `run_oracle_until` does,
+/// keeping the digest of each segment's encoding.
 pub fn run_oracle_image(
     image: MemoryImage,
     io: HostIo,
     po2: u32,
     max_cycles: Option<u64>,
 ) -> anyhow::Result<OracleRun> {
+    let mut segment_digests = Vec::new();
+    let mut run = run_oracle_image_with(image, io, po2, max_cycles, |segment| {
+        segment_digests.push(sha256(&segment.encode()?));
+        Ok(())
+    })?;
+    run.segment_digests = segment_digests;
+    Ok(run)
+}
+
+/// Runs memory image `image` on the oracle, handing each segment to
+/// `on_segment` (as risc0-zkvm's executor does: with only executing, they
+/// are dropped); `segment_digests` is left empty.
+pub fn run_oracle_image_with(
+    image: MemoryImage,
+    io: HostIo,
+    po2: u32,
+    max_cycles: Option<u64>,
+    on_segment: impl FnMut(Segment) -> anyhow::Result<()> + Send,
+) -> anyhow::Result<OracleRun> {
     let host = OracleHost(RefCell::new(io));
-    // As risc0-zkvm's executor does when only executing: segments are made
-    // and dropped.
     let mut executor = Executor::new(image, &host, None, Vec::new(), None);
     let result = executor.run(
         po2 as usize,
         max_insn_cycles(po2),
         max_cycles.map_or(CycleLimit::None, CycleLimit::Soft),
-        |_segment| Ok(()),
+        on_segment,
     )?;
     let exit_code = match (result.claim.terminate_state, max_cycles) {
         (Some(terminate), _) => u32::from(terminate.a0) >> 16,
@@ -157,5 +186,8 @@ pub fn run_oracle_image(
         journal: io.journal,
         stdout: io.stdout.captured().to_vec(),
         post_image: result.post_image,
+        segment_digests: Vec::new(),
+        pre_state: result.claim.pre_state.as_bytes().try_into()?,
+        post_state: result.claim.post_state.as_bytes().try_into()?,
     })
 }

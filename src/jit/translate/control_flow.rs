@@ -195,6 +195,13 @@ impl Translator<'_, '_> {
             _ => IntCC::UnsignedGreaterThanOrEqual,
         };
         let taken = self.b.ins().icmp(cc, a, b);
+        // A branch that does not trap writes 0 to the x0 sink (see the
+        // interpreter).
+        let target = pc.wrapping_add(insn.imm);
+        let zero = self.u32_const(0);
+        if target.is_multiple_of(4) {
+            self.write_reg(0, zero);
+        }
         let taken_block = self.b.create_block();
         let fall_block = self.b.create_block();
         self.b
@@ -214,6 +221,9 @@ impl Translator<'_, '_> {
         self.jump_to(pc.wrapping_add(insn.imm), pc, completed);
         self.b.switch_to_block(fall_block);
         self.b.seal_block(fall_block);
+        if !target.is_multiple_of(4) {
+            self.write_reg(0, zero);
+        }
         self.continue_static(pc + 4, completed + 1);
     }
 
