@@ -1,9 +1,10 @@
 //! `cargo bench --bench compare [NAME...] [--repeat N] [--no-reference]`
 //!
 //! Runs every benchmark guest (benches/guests/*.c) on zkjit's interpreter,
-//! on its JIT (counting total cycles, then user cycles only), on the
-//! reference executor (risc0-circuit-rv32im 4.0.5 at po2 20, all under the
-//! reference v1compat kernel), and natively (the same C source built for
+//! on its JIT (counting total cycles, then user cycles only, then making
+//! and encoding every segment), on the reference executor
+//! (risc0-circuit-rv32im 4.0.5 at po2 20, making and encoding its segments,
+//! all under the reference v1compat kernel), and natively (the same C source built for
 //! the host with `cc -O2`), and prints the times with their ratios side by
 //! side. User, paging and total cycles and segments must agree with the
 //! reference's. Interpreter, JIT and native times are the best of
@@ -44,6 +45,7 @@ struct Row {
     interp: f64,
     jit: f64,
     jit_user_only: f64,
+    jit_segments: f64,
     reference: Option<f64>,
     native: Option<f64>,
 }
@@ -90,7 +92,21 @@ fn time_native(exe: &Path, expected_stdout: &[u8]) -> f64 {
 }
 
 /// Runs on one of zkjit's engines.
-fn time_zkjit(program: &Program, engine: Engine, user_cycles_only: bool) -> Timed {
+/// What a run makes of its segments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Segments {
+    /// Nothing: counted only.
+    Counted,
+    /// Each encoded, as a prover pipeline would before sending it on.
+    Encoded,
+}
+
+fn time_zkjit(
+    program: &Program,
+    engine: Engine,
+    user_cycles_only: bool,
+    segments: Segments,
+) -> Timed {
     let config = Config {
         engine,
         capture_output: true,
@@ -98,7 +114,15 @@ fn time_zkjit(program: &Program, engine: Engine, user_cycles_only: bool) -> Time
         user_cycles_only,
         ..Config::default()
     };
-    let session = Session::new(program, config).expect("session");
+    let mut session = Session::new(program, config).expect("session");
+    if segments == Segments::Encoded {
+        session
+            .on_segment(|segment| {
+                std::hint::black_box(segment.encode());
+                Ok(())
+            })
+            .expect("segments");
+    }
     let report = session.run();
     assert!(
         matches!(report.outcome, Outcome::Halted(h) if h.exit_code == 0),
@@ -156,19 +180,23 @@ fn main() {
         let program =
             Program::from_bytes(&elf, false, V1COMPAT_ELF, true).expect("benchmark loads");
         let (interp, interp_run) = best(repeat, || {
-            let run = time_zkjit(&program, Engine::Interp, false);
+            let run = time_zkjit(&program, Engine::Interp, false, Segments::Counted);
             (run.seconds, run)
         });
         let (jit, jit_run) = best(repeat, || {
-            let run = time_zkjit(&program, Engine::Jit, false);
+            let run = time_zkjit(&program, Engine::Jit, false, Segments::Counted);
+            (run.seconds, run)
+        });
+        let (jit_segments, segments_run) = best(repeat, || {
+            let run = time_zkjit(&program, Engine::Jit, false, Segments::Encoded);
             (run.seconds, run)
         });
         let (jit_user_only, user_only_run) = best(repeat, || {
-            let run = time_zkjit(&program, Engine::Jit, true);
+            let run = time_zkjit(&program, Engine::Jit, true, Segments::Counted);
             (run.seconds, run)
         });
         let (cycles, stdout) = (interp_run.user_cycles, interp_run.stdout);
-        for run in [&jit_run, &user_only_run] {
+        for run in [&jit_run, &user_only_run, &segments_run] {
             assert_eq!(run.stdout, stdout, "{name}: JIT output differs");
             assert_eq!(run.user_cycles, cycles, "{name}: JIT user cycles differ");
         }
@@ -179,8 +207,16 @@ fn main() {
         let (total_cycles, paging_cycles, segments) = interp_run.cycles.expect("cycle model on");
         let reference = with_reference.then(|| {
             let start = Instant::now();
-            let run = oracle::run_oracle(&elf, false, HostIo::captured(), 20)
-                .expect("reference executor runs");
+            // The reference makes its segments and encodes each, as
+            // zkjit's segments column does.
+            let image = risc0_binfmt::ProgramBinary::new(&elf, V1COMPAT_ELF)
+                .to_image()
+                .expect("benchmark image");
+            let run = oracle::run_oracle_image_with(image, HostIo::captured(), 20, None, |s| {
+                std::hint::black_box(s.encode()?);
+                Ok(())
+            })
+            .expect("reference executor runs");
             let elapsed = start.elapsed().as_secs_f64();
             assert_eq!(run.user_cycles, cycles, "{name}: reference cycles differ");
             assert_eq!(
@@ -204,6 +240,7 @@ fn main() {
             interp,
             jit,
             jit_user_only,
+            jit_segments,
             reference,
             native,
         });
@@ -219,12 +256,12 @@ fn print_table(rows: &[Row]) {
         _ => "-".to_string(),
     };
     println!(
-        "| program | user cycles | total cycles | segments | interp ms | JIT ms | JIT user-only ms | reference ms | native ms | reference/interp | reference/JIT | reference/JIT user-only | JIT/native | JIT MIPS |"
+        "| program | user cycles | total cycles | segments | interp ms | JIT ms | JIT user-only ms | JIT + segments ms | reference ms | native ms | reference/interp | reference/JIT | reference/JIT user-only | reference/JIT + segments | JIT/native | JIT MIPS |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
             r.name,
             r.cycles,
             r.total_cycles,
@@ -232,11 +269,13 @@ fn print_table(rows: &[Row]) {
             ms(r.interp),
             ms(r.jit),
             ms(r.jit_user_only),
+            ms(r.jit_segments),
             opt(r.reference),
             opt(r.native),
             ratio(r.reference, Some(r.interp)),
             ratio(r.reference, Some(r.jit)),
             ratio(r.reference, Some(r.jit_user_only)),
+            ratio(r.reference, Some(r.jit_segments)),
             ratio(Some(r.jit), r.native),
             r.cycles as f64 / r.jit / 1e6,
         );
@@ -252,10 +291,11 @@ fn print_table(rows: &[Row]) {
         }
     };
     println!(
-        "| geometric mean | | | | | | | | | {} | {} | {} | {} | |",
+        "| geometric mean | | | | | | | | | | {} | {} | {} | {} | {} | |",
         g(&|r| r.reference.map(|x| x / r.interp)),
         g(&|r| r.reference.map(|x| x / r.jit)),
         g(&|r| r.reference.map(|x| x / r.jit_user_only)),
+        g(&|r| r.reference.map(|x| x / r.jit_segments)),
         g(&|r| r.native.map(|n| r.jit / n)),
     );
 }

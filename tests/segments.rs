@@ -264,3 +264,22 @@ fn the_command_line_writes_the_reference_segments_to_a_directory() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn image_digests_without_segments_are_those_of_the_segments() {
+    let program = GuestRun::new("echo").program(V1COMPAT_ELF);
+    let config = Config {
+        po2: Some(14),
+        input: Input::Bytes(pattern(20_000)),
+        capture_output: true,
+        image_digests: true,
+        ..Config::default()
+    };
+    let only_digests = Session::new(&program, config.clone()).unwrap().run();
+    let mut session = Session::new(&program, config).unwrap();
+    session.on_segment(|_| Ok(())).unwrap();
+    let with_segments = session.run();
+    assert!(only_digests.image.is_some());
+    assert_eq!(only_digests.image, with_segments.image);
+    assert!(with_segments.cycles.unwrap().segments > 1);
+}

@@ -7,10 +7,9 @@ use std::thread::JoinHandle;
 
 use risc0_zkp::core::digest::Digest;
 
-use super::image::{page_of, CommittedImage};
+use super::image::CommittedImage;
 use super::{Segment, SegmentClaim, SegmentSink, TerminateState};
 use crate::image_id::system_state_digest;
-use crate::platform::PAGE_BYTES;
 
 /// Segments recorded and not yet built before the machine waits for the
 /// builder (bounds the memory they hold).
@@ -120,12 +119,12 @@ fn build(
     receiver: Receiver<SegmentRecord>,
     mut sink: Option<SegmentSink>,
 ) -> Result<ImageDigests, String> {
-    let mut image = CommittedImage::new(with_content(&pages, &bytes));
+    let mut image = CommittedImage::new(&pages, &bytes);
     let pre_state_root = image.root();
     while let Ok(record) = receiver.recv() {
         let pre_state = image.root();
         let partial_image = sink.is_some().then(|| image.partial(&record.touched));
-        image.commit(with_content(&record.dirty, &record.dirty_bytes));
+        image.commit(&record.dirty, &record.dirty_bytes);
         let (Some(sink), Some(partial_image)) = (&mut sink, partial_image) else {
             continue;
         };
@@ -155,15 +154,4 @@ fn build(
         pre_state_root,
         post_state_root: image.root(),
     })
-}
-
-/// Pages with their content, from page numbers and their bytes in order.
-fn with_content<'a>(
-    pages: &'a [u32],
-    bytes: &'a [u8],
-) -> impl Iterator<Item = (u32, risc0_binfmt::Page)> + 'a {
-    pages
-        .iter()
-        .copied()
-        .zip(bytes.chunks_exact(PAGE_BYTES as usize).map(page_of))
 }

@@ -4,16 +4,18 @@
 //!
 //! The page tree has the 2^22 pages of memory as leaves (node `PAGES +
 //! page`) under root node 1, each node's digest the Poseidon2 of its
-//! children's (`risc0-binfmt` hashes them). Only the pages a segment
-//! dirtied are hashed again at its end, with their ancestors; a partial
-//! image is copied out of the tree with no hashing at all.
+//! children's (`page_hash`, bit-identical to `risc0-binfmt`'s). Only the
+//! pages a segment dirtied are hashed again at its end, with their
+//! ancestors; a partial image is copied out of the tree with no hashing
+//! at all.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use risc0_binfmt::{MemoryImage, Page, WordAddr};
+use risc0_binfmt::{Page, WordAddr};
 use risc0_zkp::core::digest::Digest;
 use serde::{Deserialize, Serialize};
 
+use super::page_hash::{node_digests, page_digests};
 use crate::platform::{PAGES, PAGE_BYTES};
 
 /// A segment's memory: the pages it touches, as they were when it began,
@@ -55,7 +57,7 @@ impl std::fmt::Debug for PartialImage {
 }
 
 /// A page of `risc0-binfmt` holding `bytes` (one page's worth).
-pub(super) fn page_of(bytes: &[u8]) -> Page {
+fn page_of(bytes: &[u8]) -> Page {
     debug_assert_eq!(bytes.len(), PAGE_BYTES as usize);
     let mut page = Page::default();
     for (i, word) in bytes.chunks_exact(4).enumerate() {
@@ -65,30 +67,52 @@ pub(super) fn page_of(bytes: &[u8]) -> Page {
     page
 }
 
-/// The memory image as of the last segment boundary, every digest up to date.
+/// Levels of the page tree below the root: the leaves are at depth 22.
+const DEPTH: usize = PAGES.trailing_zeros() as usize;
+
+/// The memory image as of the last segment boundary: its pages and the
+/// digest of every page-tree node whose subtree is not all zero (the
+/// others' digests depend on their depth only).
 pub(super) struct CommittedImage {
-    image: MemoryImage,
+    pages: HashMap<u32, Page>,
+    digests: HashMap<u32, Digest>,
+    /// The digest of an all-zero subtree whose root is at each depth.
+    zero_digests: [Digest; DEPTH + 1],
 }
 
 impl CommittedImage {
-    /// The image holding `pages` (page number and content); every other
-    /// page is zero.
-    pub(super) fn new(pages: impl IntoIterator<Item = (u32, Page)>) -> Self {
-        let mut image = MemoryImage::default();
-        for (index, page) in pages {
-            image.set_page(index, page);
+    /// The image holding `pages` (page number, `PAGE_BYTES` of content
+    /// each in `bytes`); every other page is zero.
+    pub(super) fn new(pages: &[u32], bytes: &[u8]) -> Self {
+        let zero_page = vec![0; PAGE_BYTES as usize];
+        let mut zero_digests = [page_digests(&[&zero_page])[0]; DEPTH + 1];
+        for depth in (0..DEPTH).rev() {
+            let below = zero_digests[depth + 1];
+            zero_digests[depth] = node_digests(&[(below, below)])[0];
         }
-        image.update_digests();
-        Self { image }
+        let mut image = Self {
+            pages: HashMap::new(),
+            digests: HashMap::new(),
+            zero_digests,
+        };
+        image.commit(pages, bytes);
+        image
     }
 
     /// The root digest.
-    pub(super) fn root(&mut self) -> Digest {
-        self.image.image_id()
+    pub(super) fn root(&self) -> Digest {
+        self.digest(1)
+    }
+
+    fn digest(&self, node: u32) -> Digest {
+        match self.digests.get(&node) {
+            Some(digest) => *digest,
+            None => self.zero_digests[node.ilog2() as usize],
+        }
     }
 
     /// The partial image of a segment that touched `pages`.
-    pub(super) fn partial(&mut self, pages: &[u32]) -> PartialImage {
+    pub(super) fn partial(&self, pages: &[u32]) -> PartialImage {
         let mut nodes = BTreeSet::new();
         for &page in pages {
             let mut node = PAGES + page;
@@ -102,17 +126,16 @@ impl CommittedImage {
             dirty: BTreeSet::new(),
         };
         for &node in &nodes {
-            let digest = *self.digest(node);
-            partial.digests.insert(node, digest);
+            partial.digests.insert(node, self.digest(node));
             if node >= PAGES {
-                let page = self.image.get_page(node - PAGES).expect("a committed page");
-                partial.pages.insert(node - PAGES, page);
+                let page = node - PAGES;
+                let content = self.pages.get(&page).cloned().unwrap_or_default();
+                partial.pages.insert(page, content);
             } else {
                 // The sibling of a path is what proves it.
                 for child in [2 * node, 2 * node + 1] {
                     if !nodes.contains(&child) {
-                        let digest = *self.digest(child);
-                        partial.digests.insert(child, digest);
+                        partial.digests.insert(child, self.digest(child));
                     }
                 }
             }
@@ -120,18 +143,44 @@ impl CommittedImage {
         partial
     }
 
-    /// Replaces the pages a segment dirtied (page number and content) and
-    /// brings the digests above them up to date.
-    pub(super) fn commit(&mut self, pages: impl IntoIterator<Item = (u32, Page)>) {
-        for (index, page) in pages {
-            self.image.set_page(index, page);
+    /// Replaces `pages` (page number, `PAGE_BYTES` of content each in
+    /// `bytes`) and brings the digests above them up to date, a level of
+    /// the tree at a time.
+    pub(super) fn commit(&mut self, pages: &[u32], bytes: &[u8]) {
+        // A page written back as it was keeps its digest (the sieve of a
+        // loop over the same array, say): only changed pages are hashed.
+        let (changed, contents): (Vec<u32>, Vec<&[u8]>) = pages
+            .iter()
+            .copied()
+            .zip(bytes.chunks_exact(PAGE_BYTES as usize))
+            .filter(|(page, content)| {
+                self.pages
+                    .get(page)
+                    .is_none_or(|old| old.data().as_slice() != *content)
+            })
+            .unzip();
+        let mut level: Vec<u32> = Vec::with_capacity(changed.len());
+        for ((&page, content), digest) in changed.iter().zip(&contents).zip(page_digests(&contents))
+        {
+            self.pages.insert(page, page_of(content));
+            self.digests.insert(PAGES + page, digest);
+            level.push(PAGES + page);
         }
-        self.image.update_digests();
-    }
-
-    fn digest(&mut self, node: u32) -> &Digest {
-        self.image
-            .get_digest(node)
-            .expect("the tree has every node")
+        if level.is_empty() {
+            return;
+        }
+        while level != [1] {
+            let mut parents: Vec<u32> = level.iter().map(|node| node / 2).collect();
+            parents.sort_unstable();
+            parents.dedup();
+            let children: Vec<(Digest, Digest)> = parents
+                .iter()
+                .map(|&node| (self.digest(2 * node), self.digest(2 * node + 1)))
+                .collect();
+            for (&node, digest) in parents.iter().zip(node_digests(&children)) {
+                self.digests.insert(node, digest);
+            }
+            level = parents;
+        }
     }
 }

@@ -9,13 +9,14 @@
 //! dirtied pages into it, and hands the [`Segment`] to the sink.
 //!
 //! The parts: `format` (the segment as the prover takes it), `image` (the
-//! committed and partial images), `recorder` (the machine's side),
+//! committed and partial images), `page_hash` (the page tree's hash), `recorder` (the machine's side),
 //! `builder` (the thread), `files` (segments as files in a directory).
 
 mod builder;
 mod files;
 mod format;
 mod image;
+mod page_hash;
 mod recorder;
 
 pub use builder::ImageDigests;

@@ -2,6 +2,8 @@
 //! the current segment, and at each segment's end the pages it touched,
 //! the content of those it dirtied, and its cycles, queued to the builder.
 
+use std::collections::BTreeSet;
+
 use risc0_zkp::core::digest::Digest;
 
 use super::builder::{Builder, ImageDigests, SegmentRecord};
@@ -26,6 +28,10 @@ pub(crate) struct SegmentRecorder {
     index: u64,
     read_record: Vec<Vec<u8>>,
     write_record: Vec<u32>,
+    /// With no sink, only the final image counts: the pages dirtied so
+    /// far, sent to the builder once, at the end, instead of a segment at
+    /// a time (the post-state is the same, at a fraction of the hashing).
+    dirtied: Option<BTreeSet<u32>>,
 }
 
 impl SegmentRecorder {
@@ -34,11 +40,13 @@ impl SegmentRecorder {
     /// (with none, only the image's digests are kept).
     pub(crate) fn start(mem: &GuestMemory, pages: Vec<u32>, sink: Option<SegmentSink>) -> Self {
         let bytes = page_contents(mem, &pages);
+        let dirtied = sink.is_none().then(BTreeSet::new);
         Self {
             builder: Builder::start(pages, bytes, sink),
             index: 0,
             read_record: Vec::new(),
             write_record: Vec::new(),
+            dirtied,
         }
     }
 
@@ -68,6 +76,16 @@ impl SegmentRecorder {
             if is_dirty {
                 dirty.push(page);
             }
+        }
+        let last = matches!(end, SegmentEnd::Last { .. });
+        if let Some(dirtied) = &mut self.dirtied {
+            dirtied.extend(dirty.iter().copied());
+            if !last {
+                self.read_record.clear();
+                self.write_record.clear();
+                return Ok(());
+            }
+            dirty = dirtied.iter().copied().collect();
         }
         let (segment_threshold, po2, output, terminate_state) = match end {
             SegmentEnd::Split => (model.threshold(), model.po2(), None, None),
