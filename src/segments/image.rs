@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use risc0_binfmt::{Page, WordAddr};
 use risc0_zkp::core::digest::Digest;
+use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::page_hash::{node_digests, page_digests};
@@ -22,7 +23,7 @@ use crate::platform::{PAGES, PAGE_BYTES};
 /// and the digests of the page-tree nodes on their paths to the root and
 /// of those paths' siblings. Serialises as `risc0-binfmt`'s `MemoryImage`
 /// does (which it is, with every digest up to date).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct PartialImage {
     pages: BTreeMap<u32, Page>,
     digests: BTreeMap<u32, Digest>,
@@ -44,6 +45,36 @@ impl PartialImage {
     /// The root digest: the segment's pre-state.
     pub fn root(&self) -> Option<&Digest> {
         self.digests.get(&1)
+    }
+}
+
+/// As `risc0-binfmt` serialises a `MemoryImage`, but each page's bytes
+/// handed over at once: in postcard, a byte sequence and a sequence of
+/// bytes are the same length-prefixed bytes, and this is a quarter of the
+/// time of serialising a segment.
+impl Serialize for PartialImage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Bytes<'a>(&'a [u8]);
+        impl Serialize for Bytes<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+        struct Pages<'a>(&'a BTreeMap<u32, Page>);
+        impl Serialize for Pages<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(
+                    self.0
+                        .iter()
+                        .map(|(index, page)| (index, Bytes(page.data()))),
+                )
+            }
+        }
+        let mut image = serializer.serialize_struct("MemoryImage", 3)?;
+        image.serialize_field("pages", &Pages(&self.pages))?;
+        image.serialize_field("digests", &self.digests)?;
+        image.serialize_field("dirty", &self.dirty)?;
+        image.end()
     }
 }
 

@@ -146,26 +146,35 @@ impl Lanes for Avx512 {
     #[inline(always)]
     fn mul(self, other: Self) -> Self {
         use std::arch::x86_64::*;
+        // (Macros, not closures: a closure is a function of its own,
+        // without AVX-512, and the intrinsics in it would not inline.)
+        macro_rules! odd_lanes {
+            ($x:expr) => {
+                _mm512_castps_si512(_mm512_movehdup_ps(_mm512_castsi512_ps($x)))
+            };
+        }
+        // The high halves of 64-bit products, back in their 32-bit lanes.
+        macro_rules! high_halves {
+            ($odd_part:expr, $even_part:expr) => {
+                _mm512_castps_si512(_mm512_mask_movehdup_ps(
+                    _mm512_castsi512_ps($odd_part),
+                    0x5555,
+                    _mm512_castsi512_ps($even_part),
+                ))
+            };
+        }
         unsafe {
-            let odd = |x: __m512i| _mm512_castps_si512(_mm512_movehdup_ps(_mm512_castsi512_ps(x)));
             let p = _mm512_set1_epi32(P as i32);
             let p_inv = _mm512_set1_epi32(P_INV as i32);
             // 64-bit products of the even lanes, and of the odd ones.
             let even_product = _mm512_mul_epu32(self.0, other.0);
-            let odd_product = _mm512_mul_epu32(odd(self.0), odd(other.0));
+            let odd_product = _mm512_mul_epu32(odd_lanes!(self.0), odd_lanes!(other.0));
             let even_qp = _mm512_mul_epu32(_mm512_mul_epu32(even_product, p_inv), p);
             let odd_qp = _mm512_mul_epu32(_mm512_mul_epu32(odd_product, p_inv), p);
-            // The high halves, back in their lanes.
-            const EVEN_LANES: u16 = 0x5555;
-            let high = |odd_part: __m512i, even_part: __m512i| {
-                _mm512_castps_si512(_mm512_mask_movehdup_ps(
-                    _mm512_castsi512_ps(odd_part),
-                    EVEN_LANES,
-                    _mm512_castsi512_ps(even_part),
-                ))
-            };
-            let difference =
-                _mm512_sub_epi32(high(odd_product, even_product), high(odd_qp, even_qp));
+            let difference = _mm512_sub_epi32(
+                high_halves!(odd_product, even_product),
+                high_halves!(odd_qp, even_qp),
+            );
             // In (-p, p): adding p to a negative one gives the smaller.
             Self(_mm512_min_epu32(
                 difference,
@@ -192,7 +201,12 @@ fn external_layer<V: Lanes>(state: &mut State<V>) {
     let zero = V::splat(0);
     let mut sums = [zero; 4];
     for block in 0..CELLS / 4 {
-        let x = [0, 1, 2, 3].map(|j| state[4 * block + j]);
+        let x = [
+            state[4 * block],
+            state[4 * block + 1],
+            state[4 * block + 2],
+            state[4 * block + 3],
+        ];
         let t0 = x[0].add(x[1]);
         let t1 = x[2].add(x[3]);
         let t2 = x[1].add(x[1]).add(t1);
@@ -223,7 +237,11 @@ fn full_round<V: Lanes>(state: &mut State<V>, round: &[u32]) {
 #[inline(always)]
 fn partial_round<V: Lanes>(state: &mut State<V>, constant: u32, diagonal: &[u32; CELLS]) {
     state[0] = sbox(state[0].add(V::splat(constant)));
-    let sum = state.iter().fold(V::splat(0), |sum, x| sum.add(*x));
+    // (Loops, not closures, in the vector code: see `Avx512::mul`.)
+    let mut sum = state[0];
+    for x in &state[1..] {
+        sum = sum.add(*x);
+    }
     for (x, &d) in state.iter_mut().zip(diagonal) {
         *x = sum.add(x.mul(V::splat(d)));
     }
@@ -256,7 +274,11 @@ type Block<const N: usize> = [[u32; LANES]; N];
 /// The first 8 cells of each lane's final state, as plain values.
 #[inline(always)]
 fn squeeze<V: Lanes>(state: &State<V>) -> Block<DIGEST_WORDS> {
-    std::array::from_fn(|i| state[i].mul(V::splat(1)).store())
+    let mut out = [[0; LANES]; DIGEST_WORDS];
+    for (digest_word, cell) in out.iter_mut().zip(state) {
+        *digest_word = cell.mul(V::splat(1)).store();
+    }
+    out
 }
 
 /// The sponge over up to 16 pages at once (absent lanes hash zeros).
@@ -339,7 +361,7 @@ fn digests(out: &Block<DIGEST_WORDS>, lanes: usize) -> impl Iterator<Item = Dige
 
 /// Pages worth a second thread: below this, starting it costs more than
 /// it saves.
-const PAGES_PER_THREAD: usize = 8 * LANES;
+const PAGES_PER_THREAD: usize = 2 * LANES;
 
 /// The digests of `pages` (each `PAGE_BYTES` long), in order: the sponge
 /// absorbs 8 words per permutation, each as its low and high 16 bits.
