@@ -1,31 +1,15 @@
 //! The `zkjit` command line, run as a user would run it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{guest_path, text, zkjit};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
-
-fn guest_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/guests")
-        .join(format!("{name}.elf"))
-}
-
-fn zkjit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkjit"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("zkjit runs")
-}
 
 /// A scratch file path unique to this test process and `name`.
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("zkjit-cli-{}-{name}", std::process::id()))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

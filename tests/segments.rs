@@ -6,10 +6,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{pattern, GuestRun};
+use common::{pattern, text, zkjit, GuestRun};
 use risc0_circuit_rv32im::execute::Segment as ReferenceSegment;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::segments::Segment;
@@ -137,22 +136,10 @@ fn segments_need_the_cycle_model() {
     assert!(error.contains("cycle model"), "{error}");
 }
 
-fn zkjit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkjit"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("zkjit runs")
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zkjit-segments-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn segment_files(dir: &Path) -> Vec<String> {
@@ -166,7 +153,7 @@ fn segment_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn the_command_line_writes_the_reference_segments_to_a_directory() {
-    let guest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/echo.elf");
+    let guest = common::guest_path("echo");
     let input = scratch("input");
     std::fs::write(&input, pattern(20_000)).unwrap();
     let dir = scratch("out").join("nested");

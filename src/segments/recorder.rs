@@ -50,14 +50,24 @@ impl SegmentRecorder {
         }
     }
 
+    /// Whether segments are made (not the image's digests alone, which
+    /// need no host I/O).
+    fn makes_segments(&self) -> bool {
+        self.dirtied.is_none()
+    }
+
     /// Records what a host READ returned.
     pub(crate) fn record_read(&mut self, bytes: &[u8]) {
-        self.read_record.push(bytes.to_vec());
+        if self.makes_segments() {
+            self.read_record.push(bytes.to_vec());
+        }
     }
 
     /// Records what a host WRITE returned.
     pub(crate) fn record_write(&mut self, rlen: u32) {
-        self.write_record.push(rlen);
+        if self.makes_segments() {
+            self.write_record.push(rlen);
+        }
     }
 
     /// Ends the current segment (the machine has suspended: memory is as
@@ -81,8 +91,6 @@ impl SegmentRecorder {
         if let Some(dirtied) = &mut self.dirtied {
             dirtied.extend(dirty.iter().copied());
             if !last {
-                self.read_record.clear();
-                self.write_record.clear();
                 return Ok(());
             }
             dirty = dirtied.iter().copied().collect();

@@ -8,17 +8,37 @@ pub mod rig;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use zkjit::syscalls::Assumption;
 use zkjit::{Config, Engine, Input, Outcome, Program, Report, Session, KERNEL_ELF};
 
+/// The path of committed test guest `name` (without `.elf`).
+pub fn guest_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guests")
+        .join(format!("{name}.elf"))
+}
+
 /// The bytes of committed test guest `name` (without `.elf`).
 pub fn guest(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/guests")
-        .join(format!("{name}.elf"));
+    let path = guest_path(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs the `zkjit` command with `args` and no stdin.
+pub fn zkjit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkjit"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("zkjit runs")
+}
+
+/// A command's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The bytes of committed benchmark guest `name` (without `.elf`).

@@ -209,7 +209,7 @@ impl Translator<'_, '_> {
             .brif(taken, taken_block, NO_ARGS, fall_block, NO_ARGS);
         // In a loop, the way out is taken once per run of the loop: laid
         // out of the way, the loop's own path stays contiguous.
-        let taken_stays = self.loop_label(pc.wrapping_add(insn.imm)).is_some();
+        let taken_stays = self.loop_label(target).is_some();
         let fall_stays = self.loop_label(pc + 4).is_some();
         if taken_stays && !fall_stays {
             self.b.set_cold_block(fall_block);
@@ -218,7 +218,7 @@ impl Translator<'_, '_> {
         }
         self.b.switch_to_block(taken_block);
         self.b.seal_block(taken_block);
-        self.jump_to(pc.wrapping_add(insn.imm), pc, completed);
+        self.jump_to(target, pc, completed);
         self.b.switch_to_block(fall_block);
         self.b.seal_block(fall_block);
         if !target.is_multiple_of(4) {
