@@ -14,6 +14,8 @@ pub enum Sink {
     Stderr,
     /// Kept in memory (for tests and embedding).
     Buffer(Vec<u8>),
+    /// Handed to a writer of the embedder's (the r0vm server's client).
+    Writer(Box<dyn Write>),
 }
 
 impl Sink {
@@ -30,6 +32,7 @@ impl Sink {
                 buf.extend_from_slice(bytes);
                 Ok(())
             }
+            Sink::Writer(writer) => writer.write_all(bytes),
         }
     }
 
@@ -52,6 +55,10 @@ pub struct HostIo {
     pub stderr: Sink,
     /// The journal (fd 3).
     pub journal: Vec<u8>,
+    /// Files the guest reads besides stdin, by descriptor.
+    pub read_files: BTreeMap<u32, Box<dyn Read>>,
+    /// Files the guest writes besides stdout, stderr and the journal, by descriptor.
+    pub write_files: BTreeMap<u32, Box<dyn Write>>,
     /// Guest arguments (SYS_ARGC/SYS_ARGV).
     pub args: Vec<String>,
     /// Guest environment (SYS_GETENV).
@@ -84,6 +91,8 @@ impl HostIo {
             stdout: Sink::Buffer(Vec::new()),
             stderr: Sink::Buffer(Vec::new()),
             journal: Vec::new(),
+            read_files: BTreeMap::new(),
+            write_files: BTreeMap::new(),
             args: Vec::new(),
             env: BTreeMap::new(),
             random_state: 0x9e37_79b9_7f4a_7c15,
@@ -145,7 +154,14 @@ impl HostIo {
         self.read_fd(0, buf)
     }
 
-    /// Reads as much of `buf` as file `fd` (stdin, or a pipe) holds.
+    /// Whether the guest can read file `fd`.
+    pub(crate) fn readable(&self, fd: u32) -> bool {
+        fd == crate::syscalls::fd::STDIN
+            || self.pipes.contains_key(&fd)
+            || self.read_files.contains_key(&fd)
+    }
+
+    /// Reads as much of `buf` as file `fd` (stdin, a pipe or a read file) holds.
     pub(crate) fn read_fd(&mut self, fd: u32, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(pipe) = self.pipes.get_mut(&fd) {
             let n = buf.len().min(pipe.len());
@@ -154,9 +170,13 @@ impl HostIo {
             }
             return Ok(n);
         }
+        let file: &mut dyn Read = match self.read_files.get_mut(&fd) {
+            Some(file) => file,
+            None => &mut self.stdin,
+        };
         let mut total = 0;
         while total < buf.len() {
-            match self.stdin.read(&mut buf[total..]) {
+            match file.read(&mut buf[total..]) {
                 Ok(0) => break,
                 Ok(n) => total += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

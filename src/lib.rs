@@ -25,6 +25,7 @@ pub mod memory;
 pub mod mode;
 pub mod platform;
 pub mod progress;
+pub mod r0vm;
 pub mod segments;
 pub mod session;
 pub mod stop;

@@ -239,6 +239,12 @@ impl Session {
         result
     }
 
+    /// The guest's I/O, to wire its files to an embedder's readers and
+    /// writers before the run (in a differential run, the JIT's side only).
+    pub fn io_mut(&mut self) -> &mut HostIo {
+        &mut self.machine.io
+    }
+
     /// The machine, for inspection.
     pub fn machine(&self) -> &Machine {
         &self.machine

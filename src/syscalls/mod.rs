@@ -24,7 +24,7 @@ const MAX_PIPE_FD: u32 = 1000;
 const MAX_GUEST_BUFFER: u32 = 1 << 26;
 
 /// File descriptors of SYS_READ and SYS_WRITE.
-mod fd {
+pub(crate) mod fd {
     pub const STDIN: u32 = 0;
     pub const STDOUT: u32 = 1;
     pub const STDERR: u32 = 2;
@@ -167,6 +167,12 @@ impl HostIo {
                     pipe if self.pipes.contains_key(&pipe) => {
                         self.pipes.get_mut(&pipe).expect("a pipe").extend(bytes)
                     }
+                    file if self.write_files.contains_key(&file) => self
+                        .write_files
+                        .get_mut(&file)
+                        .expect("a write file")
+                        .write_all(&bytes)
+                        .map_err(io_error)?,
                     other => {
                         return invalid(format!("SYS_WRITE to unknown file descriptor {other}"))
                     }
@@ -234,7 +240,7 @@ impl HostIo {
     ) -> Result<(u32, u32), SyscallError> {
         let fd = guest.user_reg(reg::A3);
         let nbytes = guest.user_reg(reg::A4) as usize;
-        if fd != fd::STDIN && !self.pipes.contains_key(&fd) {
+        if !self.readable(fd) {
             return invalid(format!("SYS_READ from unknown file descriptor {fd}"));
         }
         if nbytes < to_guest.len() {

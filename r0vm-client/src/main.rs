@@ -1,0 +1,220 @@
+//! A risc0 host program, as users write them, run twice on each guest:
+//! through `default_executor()` with `RISC0_EXECUTOR=ipc` and
+//! `RISC0_SERVER_PATH` at zkjit-r0vm, and with `RISC0_EXECUTOR=local`
+//! (risc0-zkvm's own executor). Everything the host sees must be equal:
+//! the `SessionInfo` (exit code, each segment's po2 and cycles, journal,
+//! receipt claim), the guest's stdout, the error of a failing guest, and
+//! (through `ApiClient`) every segment's bytes. Then it times a long guest
+//! both ways.
+//!
+//! Usage: r0vm-client ZKJIT_R0VM REPO_ROOT [--time GUEST.elf]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use risc0_binfmt::ProgramBinary;
+use risc0_zkos_v1compat::V1COMPAT_ELF;
+use risc0_zkvm::sha::Digestible;
+use risc0_zkvm::{
+    default_executor, ApiClient, Asset, AssetRequest, ExecutorEnv, ExecutorImpl, NullSegmentRef,
+    SegmentRef,
+};
+
+/// One program run and what it is given.
+struct Case {
+    name: String,
+    binary: Vec<u8>,
+    stdin: Vec<u8>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Case {
+    fn new(name: &str, binary: Vec<u8>) -> Self {
+        Self {
+            name: name.into(),
+            binary,
+            stdin: Vec::new(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    fn env<'a>(&'a self, po2: u32, stdout: &'a mut Vec<u8>) -> Result<ExecutorEnv<'a>> {
+        let mut builder = ExecutorEnv::builder();
+        builder
+            .stdin(self.stdin.as_slice())
+            .stdout(stdout)
+            .args(&self.args)
+            .segment_limit_po2(po2);
+        for (key, value) in &self.env {
+            builder.env_var(key, value);
+        }
+        builder.build()
+    }
+}
+
+/// A user ELF with risc0's v1compat kernel, as an R0BF binary.
+fn with_kernel(elf: &[u8]) -> Vec<u8> {
+    ProgramBinary::new(elf, V1COMPAT_ELF).encode()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// What the host sees of a run through `default_executor()`.
+fn session(case: &Case, po2: u32, executor: &str) -> (String, Vec<u8>) {
+    std::env::set_var("RISC0_EXECUTOR", executor);
+    let mut stdout = Vec::new();
+    let summary = case
+        .env(po2, &mut stdout)
+        .and_then(|env| default_executor().execute(env, &case.binary))
+        .map(|info| {
+            let segments: Vec<(u32, u32)> =
+                info.segments.iter().map(|s| (s.po2, s.cycles)).collect();
+            let claim = info.receipt_claim.as_ref().map(|c| c.digest());
+            format!(
+                "exit {:?}, journal {:02x?}, segments {segments:?}, claim {claim:?} {:?}",
+                info.exit_code, info.journal.bytes, info.receipt_claim
+            )
+        });
+    let summary = summary.unwrap_or_else(|e| format!("error: {e:#}"));
+    (summary, stdout)
+}
+
+/// Every segment's bytes, from zkjit-r0vm and from the local executor.
+fn segments(case: &Case, po2: u32, r0vm: &Path) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+    let mut sink = Vec::new();
+    let mut ours = Vec::new();
+    let env = case.env(po2, &mut sink)?;
+    ApiClient::new_sub_process(r0vm)?.execute(
+        &env,
+        Asset::Inline(case.binary.clone().into()),
+        AssetRequest::Inline,
+        |_, asset| {
+            ours.push(asset.as_bytes()?.to_vec());
+            Ok(())
+        },
+    )?;
+    let mut theirs = Vec::new();
+    let mut sink = Vec::new();
+    let env = case.env(po2, &mut sink)?;
+    ExecutorImpl::from_elf(env, &case.binary)?.run_with_callback(|segment| {
+        theirs.push(bincode::serialize(&segment)?);
+        Ok(Box::new(NullSegmentRef) as Box<dyn SegmentRef>)
+    })?;
+    Ok((ours, theirs))
+}
+
+fn cases(root: &Path) -> Vec<Case> {
+    let guest = |name: &str| with_kernel(&read(&root.join(format!("tests/guests/{name}.elf"))));
+    let mut cases = Vec::new();
+    for name in [
+        "hello",
+        "heap",
+        "cycles",
+        "sha",
+        "poseidon2",
+        "bigint2",
+        "recursion",
+    ] {
+        cases.push(Case::new(name, guest(name)));
+    }
+    let mut echo = Case::new("echo (stdin, journal)", guest("echo"));
+    echo.stdin = b"a line from the host\n".to_vec();
+    cases.push(echo);
+    let mut exit = Case::new("exit_code 7", guest("exit_code"));
+    exit.args = vec!["7".into()];
+    cases.push(exit);
+    let mut args_env = Case::new("args_env", guest("args_env"));
+    args_env.args = vec!["one".into(), "two".into()];
+    args_env.env = vec![("ZKJIT".into(), "r0vm".into())];
+    cases.push(args_env);
+    let mut panic = Case::new("trap panic", guest("trap"));
+    panic.args = vec!["panic".into()];
+    cases.push(panic);
+    let mut looping = Case::new(
+        "risc0's datasheet loop",
+        with_kernel(&read(&root.join("tests/real_guests/loop.bin"))),
+    );
+    looping.stdin = 100_000u32.to_le_bytes().to_vec();
+    cases.push(looping);
+    for name in ["fib", "secp256k1"] {
+        cases.push(Case::new(
+            name,
+            with_kernel(&read(&root.join(format!("benches/guests/{name}.elf")))),
+        ));
+    }
+    cases
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        bail!("usage: r0vm-client ZKJIT_R0VM REPO_ROOT [--time GUEST.elf]");
+    }
+    let r0vm = PathBuf::from(&args[1])
+        .canonicalize()
+        .context("the zkjit-r0vm binary")?;
+    let root = PathBuf::from(&args[2]);
+    std::env::set_var("RISC0_SERVER_PATH", &r0vm);
+    if let Some(position) = args.iter().position(|a| a == "--time") {
+        let elf = read(Path::new(&args[position + 1]));
+        let case = Case::new(&args[position + 1], with_kernel(&elf));
+        for executor in ["ipc", "local"] {
+            let start = Instant::now();
+            let (summary, _) = session(&case, 20, executor);
+            println!(
+                "{executor}: {:.3} s ({})",
+                start.elapsed().as_secs_f64(),
+                &summary[..summary.len().min(100)]
+            );
+        }
+        return Ok(());
+    }
+    let mut failures = 0;
+    for case in cases(&root) {
+        for po2 in [16, 20] {
+            let (expected, expected_stdout) = session(&case, po2, "local");
+            for engine in ["jit", "interp"] {
+                std::env::set_var("ZKJIT_ENGINE", engine);
+                let (got, stdout) = session(&case, po2, "ipc");
+                let mut ok = got == expected && stdout == expected_stdout;
+                if !expected.starts_with("error") {
+                    let (ours, theirs) = segments(&case, po2, &r0vm)?;
+                    if ours != theirs {
+                        println!(
+                            "  segments differ: {} from zkjit-r0vm, {} from the local executor; first differing {:?}",
+                            ours.len(),
+                            theirs.len(),
+                            ours.iter().zip(&theirs).position(|(a, b)| a != b)
+                        );
+                        ok = false;
+                    }
+                }
+                println!(
+                    "{} {} po2 {po2} {engine}: {}",
+                    if ok { "ok  " } else { "FAIL" },
+                    case.name,
+                    &got[..got.len().min(90)]
+                );
+                if !ok {
+                    failures += 1;
+                    println!("  zkjit-r0vm: {got}\n  local:      {expected}");
+                    println!(
+                        "  stdout: {:?}\n  local:  {:?}",
+                        String::from_utf8_lossy(&stdout),
+                        String::from_utf8_lossy(&expected_stdout)
+                    );
+                }
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} runs differ");
+    }
+    println!("all runs equal");
+    Ok(())
+}

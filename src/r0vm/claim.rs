@@ -1,0 +1,164 @@
+//! What a session claims, as risc0-zkvm 3.0 hands it to its client: the
+//! receipt claim (protobuf, in `OnSessionDone`) and each segment wrapped
+//! with its index and output (bincode, in `OnSegmentDone`), both built
+//! from zkjit's report and segments.
+
+use prost::Message;
+use risc0_zkp::core::digest::Digest;
+use serde::Serialize;
+
+use super::protos::{base, core as pb};
+use crate::machine::{Halt, HaltKind};
+use crate::segments::Segment;
+use crate::syscalls::Assumption;
+
+/// How a session ended, as a receipt claim says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The guest terminated with this code.
+    Halted(u32),
+    /// The guest paused with this code.
+    Paused(u32),
+}
+
+impl ExitCode {
+    /// The exit code of `halt`; `None` for a halt type a claim cannot name.
+    pub fn of(halt: &Halt) -> Option<Self> {
+        match halt.kind {
+            HaltKind::Terminate => Some(Self::Halted(halt.exit_code)),
+            HaltKind::Pause => Some(Self::Paused(halt.exit_code)),
+            HaltKind::Other(_) => None,
+        }
+    }
+
+    /// As the protocol encodes it.
+    pub fn to_proto(self) -> base::ExitCode {
+        base::ExitCode {
+            kind: Some(match self {
+                Self::Halted(code) => base::exit_code::Kind::Halted(code),
+                Self::Paused(code) => base::exit_code::Kind::Paused(code),
+            }),
+        }
+    }
+}
+
+fn digest(digest: &Digest) -> base::Digest {
+    base::Digest {
+        words: digest.as_words().to_vec(),
+    }
+}
+
+fn value(message: &impl Message) -> pb::MaybePruned {
+    pb::MaybePruned {
+        kind: Some(pb::maybe_pruned::Kind::Value(message.encode_to_vec())),
+    }
+}
+
+fn system_state(merkle_root: &Digest) -> pb::MaybePruned {
+    value(&pb::SystemState {
+        pc: 0,
+        merkle_root: Some(digest(merkle_root)),
+    })
+}
+
+/// The session's receipt claim: `pre_root` and `post_root` the page-tree
+/// roots before and after the run, `journal` the committed output when the
+/// guest set a non-zero output digest, `assumptions` the unresolved
+/// assumptions the guest used, most recent first.
+pub fn receipt_claim(
+    exit_code: ExitCode,
+    pre_root: &Digest,
+    post_root: &Digest,
+    journal: Option<&[u8]>,
+    assumptions: &[Assumption],
+) -> pb::ReceiptClaim {
+    // A terminated session's post state is null (risc0-zkvm's rule: it
+    // cannot be resumed).
+    let post_root = match exit_code {
+        ExitCode::Halted(_) => Digest::ZERO,
+        ExitCode::Paused(_) => *post_root,
+    };
+    let output = journal.map(|journal| {
+        value(&pb::Output {
+            journal: Some(value(&journal.to_vec())),
+            assumptions: Some(value(&pb::Assumptions {
+                inner: assumptions
+                    .iter()
+                    .map(|assumption| {
+                        value(&pb::Assumption {
+                            claim: Some(digest(&Digest::from(assumption.claim))),
+                            control_root: Some(digest(&Digest::from(assumption.control_root))),
+                        })
+                    })
+                    .collect(),
+            })),
+        })
+    });
+    pb::ReceiptClaim {
+        pre: Some(system_state(pre_root)),
+        post: Some(system_state(&post_root)),
+        exit_code: Some(exit_code.to_proto()),
+        // The input digest: zero, as the executor is given none.
+        input: Some(pb::MaybePruned {
+            kind: Some(pb::maybe_pruned::Kind::Pruned(digest(&Digest::ZERO))),
+        }),
+        output,
+    }
+}
+
+/// `MaybePruned<T>` as risc0-zkvm serialises it.
+#[derive(Serialize)]
+enum MaybePruned<T> {
+    Value(T),
+    #[allow(dead_code)]
+    Pruned(Digest),
+}
+
+/// An assumption as risc0-zkvm serialises it.
+#[derive(Serialize)]
+struct SerialAssumption {
+    claim: Digest,
+    control_root: Digest,
+}
+
+/// A segment's output as risc0-zkvm serialises it.
+#[derive(Serialize)]
+struct Output {
+    journal: MaybePruned<Vec<u8>>,
+    assumptions: MaybePruned<Vec<MaybePruned<SerialAssumption>>>,
+}
+
+/// risc0-zkvm's `Segment`: the circuit's segment with its index and, for
+/// the segment the guest terminated in with an output, that output.
+#[derive(Serialize)]
+struct ZkvmSegment<'a> {
+    index: u32,
+    inner: &'a Segment,
+    output: Option<Output>,
+}
+
+/// The bytes risc0-zkvm's r0vm sends for `segment` (bincode of its
+/// `Segment`); `output` the journal and the assumptions the guest used
+/// (all of them), for the last segment of a guest that set an output.
+pub fn encode_segment(segment: &Segment, output: Option<(&[u8], &[Assumption])>) -> Vec<u8> {
+    let output = output.map(|(journal, assumptions)| Output {
+        journal: MaybePruned::Value(journal.to_vec()),
+        assumptions: MaybePruned::Value(
+            assumptions
+                .iter()
+                .map(|assumption| {
+                    MaybePruned::Value(SerialAssumption {
+                        claim: Digest::from(assumption.claim),
+                        control_root: Digest::from(assumption.control_root),
+                    })
+                })
+                .collect(),
+        ),
+    });
+    let wrapped = ZkvmSegment {
+        index: segment.index as u32,
+        inner: segment,
+        output,
+    };
+    bincode::serialize(&wrapped).expect("a segment always serialises")
+}
