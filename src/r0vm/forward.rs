@@ -18,18 +18,43 @@ use super::protos::{api, base};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Forwards `request` (already read from `client`) to the r0vm at
-/// `r0vm`; the r0vm's exit status.
+/// `r0vm`; the r0vm's exit status. When the r0vm cannot be reached, the
+/// client is told why (every reply type has its error in the same field).
 pub fn forward(
-    client: Connection,
+    mut client: Connection,
     client_version: base::SemanticVersion,
     request: api::ServerRequest,
     r0vm: &Path,
+    what: &str,
 ) -> Result<i32> {
+    match connect(client_version, request, r0vm) {
+        Ok((server, mut child)) => {
+            splice(client.into_stream(), server.into_stream())?;
+            let status = child.wait().context("cannot wait for the r0vm")?;
+            Ok(status.code().unwrap_or(1))
+        }
+        Err(error) => {
+            let reason = format!("forwarding {what} to {}: {error:#}", r0vm.display());
+            client.send(&super::execute::error_reply(reason.clone()))?;
+            eprintln!("zkjit-r0vm: {reason}");
+            Ok(0)
+        }
+    }
+}
+
+/// The r0vm started, greeted and given `request`.
+fn connect(
+    client_version: base::SemanticVersion,
+    request: api::ServerRequest,
+    r0vm: &Path,
+) -> Result<(Connection, Child)> {
     let listener = TcpListener::bind("127.0.0.1:0").context("cannot listen for the r0vm")?;
     let port = listener.local_addr()?.port();
     let mut child = Command::new(r0vm)
         .arg("--port")
         .arg(port.to_string())
+        // (Were it a zkjit-r0vm, it would otherwise forward in turn.)
+        .env_remove("ZKJIT_R0VM_FORWARD")
         .spawn()
         .with_context(|| format!("cannot start the r0vm to forward to ({})", r0vm.display()))?;
     let server = accept(&listener, &mut child)?;
@@ -42,9 +67,7 @@ pub fn forward(
         bail!("the r0vm forwarded to refused the client: {}", error.reason);
     }
     server.send(&request)?;
-    splice(client.into_stream(), server.into_stream())?;
-    let status = child.wait().context("cannot wait for the r0vm")?;
-    Ok(status.code().unwrap_or(1))
+    Ok((server, child))
 }
 
 /// The r0vm's connection, or why it did not come.

@@ -18,7 +18,7 @@ pub mod protos;
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 pub use connection::Connection;
 use connection::SharedConnection;
@@ -112,8 +112,7 @@ pub fn serve(port: u16, options: &ServerOptions) -> Result<i32> {
     let api::server_request::Kind::Execute(execute) = kind else {
         let what = request_name(&kind);
         return match &options.forward_to {
-            Some(r0vm) => forward::forward(connection, client_version, request, r0vm)
-                .with_context(|| format!("forwarding {what} to {}", r0vm.display())),
+            Some(r0vm) => forward::forward(connection, client_version, request, r0vm, what),
             None => {
                 connection.send(&error_reply(format!(
                     "zkjit-r0vm executes programs; it does not {what}. Set ZKJIT_R0VM_FORWARD to the path of a real r0vm to have zkjit-r0vm pass such requests to it"

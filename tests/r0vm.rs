@@ -1,0 +1,406 @@
+//! zkjit-r0vm as a client sees it: this test plays risc0-zkvm's side of
+//! the r0vm protocol (listen, spawn the server with `--port`, hello, one
+//! request, answer its callbacks) with zkjit's generated messages. The
+//! real client against the real local executor is `r0vm-client/`, too
+//! heavy to build here.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+
+use prost::Message;
+use risc0_binfmt::ProgramBinary;
+use risc0_zkos_v1compat::V1COMPAT_ELF;
+use zkjit::r0vm::protos::{api, base, core as pb};
+use zkjit::segments::Segment;
+use zkjit::{Config, Input, Program, Session, KERNEL_ELF};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_zkjit-r0vm");
+
+/// A spawned zkjit-r0vm and its connection.
+struct Server {
+    child: Child,
+    stream: TcpStream,
+}
+
+impl Server {
+    /// Spawns the server with `env` set and accepts its connection.
+    fn spawn(env: &[(&str, &str)]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let child = Command::new(SERVER)
+            .arg("--port")
+            .arg(port.to_string())
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("zkjit-r0vm starts");
+        let (stream, _) = listener.accept().unwrap();
+        Self { child, stream }
+    }
+
+    fn send(&mut self, message: &impl Message) {
+        let mut bytes = (message.encoded_len() as u32).to_le_bytes().to_vec();
+        message.encode(&mut bytes).unwrap();
+        self.stream.write_all(&bytes).unwrap();
+    }
+
+    fn recv<M: Message + Default>(&mut self) -> M {
+        let mut length = [0u8; 4];
+        self.stream.read_exact(&mut length).unwrap();
+        let mut bytes = vec![0; u32::from_le_bytes(length) as usize];
+        self.stream.read_exact(&mut bytes).unwrap();
+        M::decode(bytes.as_slice()).unwrap()
+    }
+
+    /// Says hello as risc0-zkvm `version` does; the server's answer.
+    fn hello(&mut self, (major, minor, patch): (u64, u64, u64)) -> api::HelloReply {
+        self.send(&api::HelloRequest {
+            version: Some(base::SemanticVersion {
+                major,
+                minor,
+                patch,
+                ..Default::default()
+            }),
+        });
+        self.recv()
+    }
+
+    /// Waits for the server to exit: its status code and stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.stream);
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status.code(), stderr)
+    }
+}
+
+/// What a client saw of an execution.
+#[derive(Default)]
+struct Seen {
+    stdout: Vec<u8>,
+    segments: Vec<(api::SegmentInfo, Vec<u8>)>,
+    session: Option<api::SessionInfo>,
+    error: Option<String>,
+}
+
+/// Runs `binary` through a server with `stdin` as fd 0 and `args`,
+/// answering its callbacks as risc0-zkvm's client does.
+fn execute(binary: Vec<u8>, stdin: &[u8], args: &[&str], po2: u32, engine: &str) -> Seen {
+    execute_with(binary, stdin, args, po2, engine, None)
+}
+
+/// `execute`, with a session limit.
+fn execute_with(
+    binary: Vec<u8>,
+    stdin: &[u8],
+    args: &[&str],
+    po2: u32,
+    engine: &str,
+    session_limit: Option<u64>,
+) -> Seen {
+    let mut server = Server::spawn(&[("ZKJIT_ENGINE", engine)]);
+    assert!(matches!(
+        server.hello((3, 0, 6)).kind,
+        Some(api::hello_reply::Kind::Ok(_))
+    ));
+    server.send(&api::ServerRequest {
+        kind: Some(api::server_request::Kind::Execute(api::ExecuteRequest {
+            env: Some(api::ExecutorEnv {
+                binary: Some(api::Asset {
+                    kind: Some(api::asset::Kind::Inline(binary)),
+                }),
+                read_fds: vec![0],
+                write_fds: vec![1, 2],
+                segment_limit_po2: Some(po2),
+                session_limit,
+                args: args.iter().map(|a| a.to_string()).collect(),
+                ..Default::default()
+            }),
+            segments_out: Some(api::AssetRequest {
+                kind: Some(api::asset_request::Kind::Inline(())),
+            }),
+        })),
+    });
+    let mut seen = Seen::default();
+    let mut stdin = stdin;
+    loop {
+        let reply: api::ServerReply = server.recv();
+        let callback = match reply.kind.unwrap() {
+            api::server_reply::Kind::Ok(callback) => callback.kind.unwrap(),
+            api::server_reply::Kind::Error(error) => {
+                seen.error = Some(error.reason);
+                break;
+            }
+        };
+        match callback {
+            api::client_callback::Kind::Io(io) => {
+                let Some(api::on_io_request::Kind::Posix(posix)) = io.kind else {
+                    panic!("an I/O request other than posix");
+                };
+                let bytes = match posix.cmd.unwrap().kind.unwrap() {
+                    api::posix_cmd::Kind::Read(n) => {
+                        let n = (n as usize).min(stdin.len());
+                        let (read, rest) = stdin.split_at(n);
+                        stdin = rest;
+                        read.to_vec()
+                    }
+                    api::posix_cmd::Kind::Write(bytes) => {
+                        if posix.fd == 1 {
+                            seen.stdout.extend(bytes);
+                        }
+                        Vec::new()
+                    }
+                };
+                server.send(&api::OnIoReply {
+                    kind: Some(api::on_io_reply::Kind::Ok(bytes)),
+                });
+            }
+            api::client_callback::Kind::SegmentDone(done) => {
+                let mut info = done.segment.unwrap();
+                let Some(api::asset::Kind::Inline(bytes)) = info.segment.take().unwrap().kind
+                else {
+                    panic!("a segment not inline");
+                };
+                seen.segments.push((info, bytes));
+                server.send(&api::GenericReply {
+                    kind: Some(api::generic_reply::Kind::Ok(())),
+                });
+            }
+            api::client_callback::Kind::SessionDone(done) => {
+                seen.session = done.session;
+                break;
+            }
+            api::client_callback::Kind::ProveDone(_) => panic!("a prove reply to an execute"),
+        }
+    }
+    let (status, stderr) = server.finish();
+    assert_eq!(status, Some(0), "{stderr}");
+    seen
+}
+
+/// `elf` under risc0's v1compat kernel, as risc0 host programs pass guests.
+fn r0bf(elf: &[u8]) -> Vec<u8> {
+    ProgramBinary::new(elf, V1COMPAT_ELF).encode()
+}
+
+/// The same run in-process: its segments and report.
+fn in_process(
+    binary: &[u8],
+    stdin: &[u8],
+    args: &[&str],
+    po2: u32,
+) -> (Vec<Segment>, zkjit::Report) {
+    let program = Program::from_bytes(binary, false, KERNEL_ELF, false).unwrap();
+    let config = Config {
+        input: Input::Bytes(stdin.to_vec()),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        capture_output: true,
+        po2: Some(po2),
+        ..Config::default()
+    };
+    let mut session = Session::new(&program, config).unwrap();
+    let segments = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = segments.clone();
+    session
+        .on_segment(move |segment| {
+            kept.lock().unwrap().push(segment);
+            Ok(())
+        })
+        .unwrap();
+    let report = session.run();
+    let segments = std::mem::take(&mut *segments.lock().unwrap());
+    (segments, report)
+}
+
+#[test]
+fn the_version_ends_in_the_protocol_version_risc0_zkvm_checks() {
+    let out = Command::new(SERVER).arg("--version").output().unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    // risc0-zkvm takes the last word of the line as the server's version.
+    let version = line.trim_end().rsplit(' ').next().unwrap();
+    assert!(version.starts_with("3.0."), "{line:?}");
+    assert!(line.ends_with('\n'));
+}
+
+#[test]
+fn an_execution_serves_the_clients_files_and_ends_with_the_session() {
+    for engine in ["jit", "interp"] {
+        let binary = r0bf(&common::guest("echo"));
+        let input = b"through the client\n";
+        let seen = execute(binary.clone(), input, &[], 16, engine);
+        assert_eq!(seen.error, None);
+        let (segments, report) = in_process(&binary, input, &[], 16);
+        // stdout came to the client, as the guest wrote it.
+        assert_eq!(seen.stdout, report.stdout);
+        assert!(!seen.stdout.is_empty());
+        // One SegmentDone per segment, in order, each its segment.
+        assert_eq!(seen.segments.len(), segments.len());
+        for ((info, bytes), segment) in seen.segments.iter().zip(&segments) {
+            assert_eq!(info.index as u64, segment.index);
+            assert_eq!(info.po2, segment.po2);
+            assert_eq!(info.cycles, segment.suspend_cycle);
+            // risc0-zkvm's wrapper, in bincode: the index (u32), the
+            // segment, its output (none: echo sets no output digest).
+            let inner = bincode::serialize(segment).unwrap();
+            assert_eq!(bytes[..4], (segment.index as u32).to_le_bytes());
+            assert_eq!(bytes[4..bytes.len() - 1], inner, "segment {}", info.index);
+            assert_eq!(bytes.last(), Some(&0));
+        }
+        let session = seen.session.unwrap();
+        assert_eq!(session.segments as usize, segments.len());
+        assert_eq!(
+            session.exit_code.unwrap().kind,
+            Some(base::exit_code::Kind::Halted(0))
+        );
+        let Some(api::asset::Kind::Inline(claim)) = session.receipt_claim.unwrap().kind else {
+            panic!("an inline claim");
+        };
+        let claim = pb::ReceiptClaim::decode(claim.as_slice()).unwrap();
+        let Some(pb::maybe_pruned::Kind::Value(pre)) = claim.pre.unwrap().kind else {
+            panic!("a pre state value");
+        };
+        let pre = pb::SystemState::decode(pre.as_slice()).unwrap();
+        let image = report.image.unwrap();
+        assert_eq!(
+            pre.merkle_root.unwrap().words,
+            image.pre_state_root.as_words()
+        );
+    }
+}
+
+#[test]
+fn a_guest_panic_comes_back_as_the_local_executors_error() {
+    let seen = execute(r0bf(&common::guest("trap")), b"", &["panic"], 16, "jit");
+    assert_eq!(
+        seen.error.as_deref(),
+        Some("Guest panicked: something went wrong")
+    );
+    assert!(seen.session.is_none());
+}
+
+#[test]
+fn a_client_of_another_version_is_refused_with_a_reason() {
+    let mut server = Server::spawn(&[]);
+    let reply = server.hello((2, 3, 0));
+    let Some(api::hello_reply::Kind::Error(error)) = reply.kind else {
+        panic!("a hello error");
+    };
+    assert!(error.reason.contains("risc0-zkvm 3.0"), "{}", error.reason);
+    assert!(error.reason.contains("2.3.0"), "{}", error.reason);
+    let (status, stderr) = server.finish();
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("2.3.0"), "{stderr}");
+}
+
+#[test]
+fn a_closed_connection_or_a_malformed_message_ends_the_server_with_an_error() {
+    let server = Server::spawn(&[]);
+    let (status, stderr) = server.finish();
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("closed the connection"), "{stderr}");
+
+    let mut server = Server::spawn(&[]);
+    server
+        .stream
+        .write_all(&[5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff])
+        .unwrap();
+    let (status, stderr) = server.finish();
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("malformed message"), "{stderr}");
+}
+
+/// A verify request, which zkjit-r0vm does not serve itself.
+fn verify_request() -> api::ServerRequest {
+    api::ServerRequest {
+        kind: Some(api::server_request::Kind::Verify(api::VerifyRequest {
+            receipt: None,
+            image_id: None,
+        })),
+    }
+}
+
+#[test]
+fn other_requests_are_refused_saying_how_to_forward_them() {
+    let mut server = Server::spawn(&[]);
+    server.hello((3, 0, 0));
+    server.send(&verify_request());
+    // Every reply type has its error as field 2, a GenericError.
+    let reply: api::GenericReply = server.recv();
+    let Some(api::generic_reply::Kind::Error(error)) = reply.kind else {
+        panic!("an error");
+    };
+    assert!(
+        error.reason.contains("ZKJIT_R0VM_FORWARD"),
+        "{}",
+        error.reason
+    );
+    assert!(error.reason.contains("verify"), "{}", error.reason);
+    assert_eq!(server.finish().0, Some(0));
+}
+
+#[test]
+fn other_requests_go_to_the_r0vm_forwarded_to() {
+    // Forwarded to a second zkjit-r0vm, which refuses the request itself:
+    // its answer comes back through the first.
+    let mut server = Server::spawn(&[("ZKJIT_R0VM_FORWARD", SERVER)]);
+    server.hello((3, 0, 6));
+    server.send(&verify_request());
+    let reply: api::GenericReply = server.recv();
+    let Some(api::generic_reply::Kind::Error(error)) = reply.kind else {
+        panic!("an error");
+    };
+    assert!(
+        error.reason.contains("ZKJIT_R0VM_FORWARD"),
+        "{}",
+        error.reason
+    );
+    assert_eq!(server.finish().0, Some(0));
+}
+
+#[test]
+fn the_session_limit_stops_a_run_as_the_local_executor_does() {
+    let seen = execute_with(
+        r0bf(&common::guest("hello")),
+        b"",
+        &[],
+        16,
+        "jit",
+        Some(1000),
+    );
+    assert_eq!(
+        seen.error.as_deref(),
+        Some("Session limit exceeded: 1000 >= 1000")
+    );
+}
+
+#[test]
+fn a_forward_target_that_does_not_serve_is_a_clear_error() {
+    let mut server = Server::spawn(&[("ZKJIT_R0VM_FORWARD", "/bin/false")]);
+    server.hello((3, 0, 6));
+    server.send(&verify_request());
+    // The client hears why, as the error of its request.
+    let reply: api::GenericReply = server.recv();
+    let Some(api::generic_reply::Kind::Error(error)) = reply.kind else {
+        panic!("an error");
+    };
+    assert!(
+        error
+            .reason
+            .starts_with("forwarding verify receipts to /bin/false: "),
+        "{}",
+        error.reason
+    );
+    assert!(error.reason.contains("exited"), "{}", error.reason);
+    let (status, stderr) = server.finish();
+    assert_eq!(status, Some(0));
+    assert!(stderr.contains(&error.reason), "{stderr}");
+}
