@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
-use crate::syscalls::Assumption;
+use crate::syscalls::{Assumption, SliceIo};
 
 /// Where guest output goes.
 pub enum Sink {
@@ -59,6 +59,8 @@ pub struct HostIo {
     pub read_files: BTreeMap<u32, Box<dyn Read>>,
     /// Files the guest writes besides stdout, stderr and the journal, by descriptor.
     pub write_files: BTreeMap<u32, Box<dyn Write>>,
+    /// Host functions the embedder answers, by syscall name.
+    pub slice_io: BTreeMap<String, SliceIo>,
     /// Guest arguments (SYS_ARGC/SYS_ARGV).
     pub args: Vec<String>,
     /// Guest environment (SYS_GETENV).
@@ -93,6 +95,7 @@ impl HostIo {
             journal: Vec::new(),
             read_files: BTreeMap::new(),
             write_files: BTreeMap::new(),
+            slice_io: BTreeMap::new(),
             args: Vec::new(),
             env: BTreeMap::new(),
             random_state: 0x9e37_79b9_7f4a_7c15,

@@ -119,6 +119,7 @@ fn execute_with(
                     kind: Some(api::asset::Kind::Inline(binary)),
                 }),
                 read_fds: vec![0],
+                slice_ios: vec!["zkjit::reverse".into()],
                 write_fds: vec![1, 2],
                 segment_limit_po2: Some(po2),
                 session_limit,
@@ -143,8 +144,19 @@ fn execute_with(
         };
         match callback {
             api::client_callback::Kind::Io(io) => {
-                let Some(api::on_io_request::Kind::Posix(posix)) = io.kind else {
-                    panic!("an I/O request other than posix");
+                let posix = match io.kind.unwrap() {
+                    api::on_io_request::Kind::Posix(posix) => posix,
+                    // The host function "zkjit::reverse" of host_function.elf.
+                    api::on_io_request::Kind::Slice(slice) => {
+                        assert_eq!(slice.name, "zkjit::reverse");
+                        let mut answer = slice.from_guest;
+                        answer.reverse();
+                        server.send(&api::OnIoReply {
+                            kind: Some(api::on_io_reply::Kind::Ok(answer)),
+                        });
+                        continue;
+                    }
+                    _ => panic!("an I/O request other than posix or slice"),
                 };
                 let bytes = match posix.cmd.unwrap().kind.unwrap() {
                     api::posix_cmd::Kind::Read(n) => {
@@ -403,4 +415,24 @@ fn a_forward_target_that_does_not_serve_is_a_clear_error() {
     let (status, stderr) = server.finish();
     assert_eq!(status, Some(0));
     assert!(stderr.contains(&error.reason), "{stderr}");
+}
+
+#[test]
+fn host_functions_are_answered_by_the_client() {
+    for engine in ["jit", "interp"] {
+        let text = "zkjit r0vm host function";
+        let seen = execute(
+            r0bf(&common::guest("host_function")),
+            b"",
+            &[text],
+            16,
+            engine,
+        );
+        assert_eq!(seen.error, None);
+        // Asked for in two pieces, the first as long as the guest's buffer.
+        assert_eq!(
+            String::from_utf8(seen.stdout).unwrap(),
+            "24 bytes in 12 + 12: noitcnuf tsoh mv0r tijkz\n"
+        );
+    }
 }

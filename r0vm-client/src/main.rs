@@ -29,6 +29,8 @@ struct Case {
     args: Vec<String>,
     env: Vec<(String, String)>,
     assumptions: Vec<Assumption>,
+    /// Whether the guest calls the host function "zkjit::reverse".
+    host_function: bool,
 }
 
 impl Case {
@@ -40,6 +42,7 @@ impl Case {
             args: Vec::new(),
             env: Vec::new(),
             assumptions: Vec::new(),
+            host_function: false,
         }
     }
 
@@ -52,6 +55,13 @@ impl Case {
             .segment_limit_po2(po2);
         for (key, value) in &self.env {
             builder.env_var(key, value);
+        }
+        if self.host_function {
+            builder.io_callback("zkjit::reverse", |from_guest: risc0_zkvm::Bytes| {
+                let mut answer = from_guest.to_vec();
+                answer.reverse();
+                Ok(answer.into())
+            });
         }
         for assumption in &self.assumptions {
             builder.add_assumption(assumption.clone());
@@ -142,6 +152,10 @@ fn cases(root: &Path) -> Vec<Case> {
     args_env.args = vec!["one".into(), "two".into()];
     args_env.env = vec![("ZKJIT".into(), "r0vm".into())];
     cases.push(args_env);
+    let mut host_function = Case::new("host_function (slice I/O)", guest("host_function"));
+    host_function.args = vec!["zkjit r0vm host function".into()];
+    host_function.host_function = true;
+    cases.push(host_function);
     let mut panic = Case::new("trap panic", guest("trap"));
     panic.args = vec!["panic".into()];
     cases.push(panic);

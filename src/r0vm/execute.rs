@@ -15,14 +15,17 @@ use risc0_zkp::core::digest::Digest;
 
 use super::claim::{encode_segment, receipt_claim, ExitCode};
 use super::connection::SharedConnection;
-use super::io_proxy::ClientFile;
+use super::io_proxy::{client_host_function, ClientFile};
 use super::protos::{api, core as pb};
 use crate::host::Sink;
 use crate::loader::{LoadError, Program, KERNEL_ELF};
 use crate::segments::Segment;
 use crate::session::{Config, Engine, Outcome, Session};
 use crate::stop::Stop;
-use crate::syscalls::{fd, Assumption};
+use crate::syscalls::{fd, Assumption, SliceIo};
+
+/// The keccak proof size zkjit batches for (risc0-zkvm's default).
+const KECCAK_PO2: u32 = 17;
 
 /// Where segment bytes go: in the message, or as files in a directory.
 #[derive(Clone)]
@@ -129,6 +132,12 @@ pub fn execute(
     if !env.pprof_out.is_empty() {
         bail!("zkjit-r0vm does not write cycle profiles (pprof_out) yet");
     }
+    if env.coprocessor {
+        bail!("zkjit-r0vm does not call a keccak coprocessor yet: execute without coprocessor_callback (the keccak proofs are then left to the prover, as risc0-zkvm's executor leaves them)");
+    }
+    if env.keccak_max_po2.is_some_and(|po2| po2 != KECCAK_PO2) {
+        bail!("zkjit-r0vm batches keccak permutations for proofs of po2 {KECCAK_PO2} only; keccak_max_po2 {} is not supported yet", env.keccak_max_po2.unwrap_or_default());
+    }
     let config = Config {
         engine,
         max_cycles: env.session_limit,
@@ -168,6 +177,11 @@ pub fn execute(
                 io.write_files.insert(fd, file);
             }
         }
+    }
+
+    for name in env.slice_ios {
+        let handler = client_host_function(name.clone(), connection.clone());
+        io.slice_io.insert(name, SliceIo::new(handler));
     }
 
     // Segments go back as they are made, but the one the guest ended in

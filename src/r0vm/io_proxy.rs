@@ -5,6 +5,7 @@ use std::io;
 
 use super::connection::SharedConnection;
 use super::protos::api;
+use crate::syscalls::SliceHandler;
 
 /// A file descriptor of the client's.
 pub struct ClientFile {
@@ -71,4 +72,23 @@ impl io::Write for ClientFile {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// A host function of the client's: the guest's bytes go to it as a
+/// `SliceIo` request, its answer comes back.
+pub fn client_host_function(name: String, connection: SharedConnection) -> SliceHandler {
+    Box::new(move |from_guest| {
+        let request = io_request(api::on_io_request::Kind::Slice(api::SliceIo {
+            name: name.clone(),
+            from_guest: from_guest.to_vec(),
+        }));
+        let reply: api::OnIoReply = connection.call(&request).map_err(io::Error::other)?;
+        match reply.kind {
+            Some(api::on_io_reply::Kind::Ok(bytes)) => Ok(bytes),
+            Some(api::on_io_reply::Kind::Error(error)) => Err(io::Error::other(error.reason)),
+            None => Err(io::Error::other(
+                "malformed OnIoReply from the client: no kind",
+            )),
+        }
+    })
 }
