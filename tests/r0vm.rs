@@ -55,6 +55,16 @@ impl Server {
         M::decode(bytes.as_slice()).unwrap()
     }
 
+    /// Receives a reply that must be an error (every reply type has its
+    /// error as field 2, a GenericError); its reason.
+    fn recv_error(&mut self) -> api::GenericError {
+        let reply: api::GenericReply = self.recv();
+        match reply.kind {
+            Some(api::generic_reply::Kind::Error(error)) => error,
+            other => panic!("an error, not {other:?}"),
+        }
+    }
+
     /// Says hello as risc0-zkvm `version` does; the server's answer.
     fn hello(&mut self, (major, minor, patch): (u64, u64, u64)) -> api::HelloReply {
         self.send(&api::HelloRequest {
@@ -346,10 +356,7 @@ fn other_requests_are_refused_saying_how_to_forward_them() {
     server.hello((3, 0, 0));
     server.send(&verify_request());
     // Every reply type has its error as field 2, a GenericError.
-    let reply: api::GenericReply = server.recv();
-    let Some(api::generic_reply::Kind::Error(error)) = reply.kind else {
-        panic!("an error");
-    };
+    let error = server.recv_error();
     assert!(
         error.reason.contains("ZKJIT_R0VM_FORWARD"),
         "{}",
@@ -366,10 +373,7 @@ fn other_requests_go_to_the_r0vm_forwarded_to() {
     let mut server = Server::spawn(&[("ZKJIT_R0VM_FORWARD", SERVER)]);
     server.hello((3, 0, 6));
     server.send(&verify_request());
-    let reply: api::GenericReply = server.recv();
-    let Some(api::generic_reply::Kind::Error(error)) = reply.kind else {
-        panic!("an error");
-    };
+    let error = server.recv_error();
     assert!(
         error.reason.contains("ZKJIT_R0VM_FORWARD"),
         "{}",
@@ -400,10 +404,7 @@ fn a_forward_target_that_does_not_serve_is_a_clear_error() {
     server.hello((3, 0, 6));
     server.send(&verify_request());
     // The client hears why, as the error of its request.
-    let reply: api::GenericReply = server.recv();
-    let Some(api::generic_reply::Kind::Error(error)) = reply.kind else {
-        panic!("an error");
-    };
+    let error = server.recv_error();
     assert!(
         error
             .reason
