@@ -44,6 +44,15 @@ void zkjit_halt(unsigned exit_code) {
 
 void zkjit_pause(unsigned exit_code) { halt(1, exit_code); }
 
+void zkjit_halt_with_output(unsigned exit_code, const uint32_t output[8]) {
+    flush_stdout();
+    register uint32_t t0 __asm__("t0") = ECALL_HALT;
+    register uint32_t a0 __asm__("a0") = (exit_code & 0xff) << 8;
+    register uint32_t a1 __asm__("a1") = (uint32_t)output;
+    __asm__ volatile("ecall" : : "r"(t0), "r"(a0), "r"(a1) : "memory");
+    __builtin_unreachable();
+}
+
 uint32_t zkjit_input(uint32_t index) {
     register uint32_t t0 __asm__("t0") = ECALL_INPUT;
     register uint32_t a0 __asm__("a0") = index & 7;

@@ -15,6 +15,12 @@
 void zkjit_halt(unsigned exit_code) __attribute__((noreturn));
 /* Pauses the program; the host ends the run with halt "pause". */
 void zkjit_pause(unsigned exit_code);
+/* Terminates with `exit_code` and the output digest at `output` (8 words):
+ * a real guest's is the digest of its journal and assumptions; an executor
+ * keeps the journal and lists the assumptions in the claim only when it is
+ * non-zero. */
+void zkjit_halt_with_output(unsigned exit_code, const uint32_t output[8])
+    __attribute__((noreturn));
 
 /* Reads up to `n` bytes from host file `fd` (0 = stdin); returns bytes read. */
 size_t zkjit_read(uint32_t fd, void *buf, size_t n);

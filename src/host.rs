@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
-use crate::syscalls::{Assumption, SliceIo};
+use crate::syscalls::{Assumption, KeccakBatches, SliceIo};
 
 /// Where guest output goes.
 pub enum Sink {
@@ -75,10 +75,8 @@ pub struct HostIo {
     pub assumptions: Vec<Assumption>,
     /// The claims the guest verified, most recent first.
     pub assumptions_used: Vec<Assumption>,
-    /// SYS_KECCAK permutations since the last proof of a batch.
-    pub(crate) keccak_batch: usize,
-    /// SYS_KECCAK batches proven.
-    pub keccak_proofs: usize,
+    /// SYS_KECCAK's batches, and who proves them.
+    pub keccak: KeccakBatches,
     /// SYS_PIPE pipes by file descriptor (one descriptor for both ends, as
     /// risc0-zkvm's executor allocates them): bytes written, not yet read.
     pub(crate) pipes: BTreeMap<u32, std::collections::VecDeque<u8>>,
@@ -103,8 +101,7 @@ impl HostIo {
             exit_requested: false,
             assumptions: Vec::new(),
             assumptions_used: Vec::new(),
-            keccak_batch: 0,
-            keccak_proofs: 0,
+            keccak: KeccakBatches::default(),
             pipes: BTreeMap::new(),
         }
     }

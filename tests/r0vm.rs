@@ -100,23 +100,36 @@ struct Seen {
     segments: Vec<(api::SegmentInfo, Vec<u8>)>,
     session: Option<api::SessionInfo>,
     error: Option<String>,
+    keccak_proofs: Vec<api::ProveKeccakRequest>,
 }
 
 /// Runs `binary` through a server with `stdin` as fd 0 and `args`,
 /// answering its callbacks as risc0-zkvm's client does.
 fn execute(binary: Vec<u8>, stdin: &[u8], args: &[&str], po2: u32, engine: &str) -> Seen {
-    execute_with(binary, stdin, args, po2, engine, None)
+    execute_with(binary, stdin, args, po2, engine, |_| {})
 }
 
-/// `execute`, with a session limit.
+/// `execute`, with the environment changed by `edit`.
 fn execute_with(
     binary: Vec<u8>,
     stdin: &[u8],
     args: &[&str],
     po2: u32,
     engine: &str,
-    session_limit: Option<u64>,
+    edit: impl FnOnce(&mut api::ExecutorEnv),
 ) -> Seen {
+    let mut env = api::ExecutorEnv {
+        binary: Some(api::Asset {
+            kind: Some(api::asset::Kind::Inline(binary)),
+        }),
+        read_fds: vec![0],
+        slice_ios: vec!["zkjit::reverse".into()],
+        write_fds: vec![1, 2],
+        segment_limit_po2: Some(po2),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    };
+    edit(&mut env);
     let mut server = Server::spawn(&[("ZKJIT_ENGINE", engine)]);
     assert!(matches!(
         server.hello((3, 0, 6)).kind,
@@ -124,18 +137,7 @@ fn execute_with(
     ));
     server.send(&api::ServerRequest {
         kind: Some(api::server_request::Kind::Execute(api::ExecuteRequest {
-            env: Some(api::ExecutorEnv {
-                binary: Some(api::Asset {
-                    kind: Some(api::asset::Kind::Inline(binary)),
-                }),
-                read_fds: vec![0],
-                slice_ios: vec!["zkjit::reverse".into()],
-                write_fds: vec![1, 2],
-                segment_limit_po2: Some(po2),
-                session_limit,
-                args: args.iter().map(|a| a.to_string()).collect(),
-                ..Default::default()
-            }),
+            env: Some(env),
             segments_out: Some(api::AssetRequest {
                 kind: Some(api::asset_request::Kind::Inline(())),
             }),
@@ -166,7 +168,19 @@ fn execute_with(
                         });
                         continue;
                     }
-                    _ => panic!("an I/O request other than posix or slice"),
+                    api::on_io_request::Kind::Coprocessor(request) => {
+                        let Some(api::coprocessor_request::Kind::ProveKeccak(request)) =
+                            request.kind
+                        else {
+                            panic!("a coprocessor request without a keccak proof");
+                        };
+                        seen.keccak_proofs.push(request);
+                        server.send(&api::OnIoReply {
+                            kind: Some(api::on_io_reply::Kind::Ok(Vec::new())),
+                        });
+                        continue;
+                    }
+                    _ => panic!("an I/O request other than posix, slice or coprocessor"),
                 };
                 let bytes = match posix.cmd.unwrap().kind.unwrap() {
                     api::posix_cmd::Kind::Read(n) => {
@@ -384,14 +398,9 @@ fn other_requests_go_to_the_r0vm_forwarded_to() {
 
 #[test]
 fn the_session_limit_stops_a_run_as_the_local_executor_does() {
-    let seen = execute_with(
-        r0bf(&common::guest("hello")),
-        b"",
-        &[],
-        16,
-        "jit",
-        Some(1000),
-    );
+    let seen = execute_with(r0bf(&common::guest("hello")), b"", &[], 16, "jit", |env| {
+        env.session_limit = Some(1000)
+    });
     assert_eq!(
         seen.error.as_deref(),
         Some("Session limit exceeded: 1000 >= 1000")
@@ -436,4 +445,178 @@ fn host_functions_are_answered_by_the_client() {
             "24 bytes in 12 + 12: noitcnuf tsoh mv0r tijkz\n"
         );
     }
+}
+
+/// The assumptions a session's receipt claim lists, as (claim, control
+/// root) words; `None` without an output.
+fn claimed_assumptions(seen: &Seen) -> Option<Vec<(Vec<u32>, Vec<u32>)>> {
+    let session = seen.session.as_ref().expect("a session");
+    let Some(api::asset::Kind::Inline(claim)) = session.receipt_claim.clone().unwrap().kind else {
+        panic!("an inline claim");
+    };
+    let value = |maybe: Option<pb::MaybePruned>| match maybe.and_then(|m| m.kind) {
+        Some(pb::maybe_pruned::Kind::Value(bytes)) => bytes,
+        other => panic!("a value, not {other:?}"),
+    };
+    let claim = pb::ReceiptClaim::decode(claim.as_slice()).unwrap();
+    let output = pb::Output::decode(value(Some(claim.output?)).as_slice()).unwrap();
+    let assumptions = pb::Assumptions::decode(value(output.assumptions).as_slice()).unwrap();
+    Some(
+        assumptions
+            .inner
+            .into_iter()
+            .map(|assumption| {
+                let assumption =
+                    pb::Assumption::decode(value(Some(assumption)).as_slice()).unwrap();
+                (
+                    assumption.claim.unwrap().words,
+                    assumption.control_root.unwrap().words,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// stdin for keccak_batches.elf: `n` permutations, then a root assumption.
+fn keccak_input(n: u32, root: [u32; 16]) -> Vec<u8> {
+    let mut stdin = n.to_le_bytes().to_vec();
+    stdin.extend(root.iter().flat_map(|w| w.to_le_bytes()));
+    stdin
+}
+
+#[test]
+fn keccak_batches_go_to_the_clients_coprocessor_cut_for_its_proof_size() {
+    for engine in ["jit", "interp"] {
+        let root = [7u32; 16];
+        let seen = execute_with(
+            r0bf(&common::guest("keccak_batches")),
+            &keccak_input(200, root),
+            &[],
+            16,
+            engine,
+            |env| {
+                env.coprocessor = true;
+                env.keccak_max_po2 = Some(14);
+            },
+        );
+        assert_eq!(seen.error, None);
+        // 2^14 cycles hold 81 permutations of 200: batches of 81, 81, 38.
+        let sizes: Vec<usize> = seen
+            .keccak_proofs
+            .iter()
+            .map(|p| p.input.len() / 200)
+            .collect();
+        assert_eq!(sizes, [81, 81, 38]);
+        assert!(seen.keccak_proofs.iter().all(|p| p.po2 == 14));
+        // Each input is the previous permutation's output, from zero.
+        let first = &seen.keccak_proofs[0].input;
+        assert!(first[..200].iter().all(|&b| b == 0));
+        let mut state = [0u64; 25];
+        keccak::f1600(&mut state);
+        let second: Vec<u8> = state.iter().flat_map(|l| l.to_le_bytes()).collect();
+        assert_eq!(first[200..400], second[..]);
+        // A root the coprocessor proves stays an assumption of the claim.
+        let root_words = (root[..8].to_vec(), root[8..].to_vec());
+        assert_eq!(claimed_assumptions(&seen), Some(vec![root_words]));
+    }
+}
+
+#[test]
+fn a_keccak_proof_size_the_circuit_lacks_is_refused() {
+    let seen = execute_with(
+        r0bf(&common::guest("keccak_batches")),
+        &keccak_input(1, [0; 16]),
+        &[],
+        16,
+        "jit",
+        |env| env.keccak_max_po2 = Some(13),
+    );
+    let error = seen.error.expect("an error");
+    assert!(
+        error.contains("po2 13") && error.contains("14 to 18"),
+        "{error}"
+    );
+}
+
+#[test]
+fn proven_assumptions_resolve_claims_and_leave_the_claim_unresolved_ones() {
+    let asset = |message: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = Vec::new();
+        message(&mut bytes);
+        Some(api::Asset {
+            kind: Some(api::asset::Kind::Inline(bytes)),
+        })
+    };
+    let digest = |word: u32| base::Digest {
+        words: vec![word; 8],
+    };
+    let unresolved = api::AssumptionReceipt {
+        kind: Some(api::assumption_receipt::Kind::Unresolved(
+            asset(&|bytes| {
+                pb::Assumption {
+                    claim: Some(digest(0x22)),
+                    control_root: Some(digest(0x5a)),
+                }
+                .encode(bytes)
+                .unwrap()
+            })
+            .unwrap(),
+        )),
+    };
+    let fake = api::AssumptionReceipt {
+        kind: Some(api::assumption_receipt::Kind::Proven(
+            asset(&|bytes| {
+                pb::InnerReceipt {
+                    kind: Some(pb::inner_receipt::Kind::Fake(pb::FakeReceipt {
+                        claim: Some(pb::MaybePruned {
+                            kind: Some(pb::maybe_pruned::Kind::Pruned(digest(0x33))),
+                        }),
+                    })),
+                }
+                .encode(bytes)
+                .unwrap()
+            })
+            .unwrap(),
+        )),
+    };
+    // The guest verifies the fake receipt's claim (any control root), then
+    // the unresolved claim with a control root of zero.
+    let mut stdin = 2u32.to_le_bytes().to_vec();
+    for (claim, root) in [(0x33u32, 0u32), (0x22, 0)] {
+        stdin.extend([claim; 8].iter().flat_map(|w| w.to_le_bytes()));
+        stdin.extend([root; 8].iter().flat_map(|w| w.to_le_bytes()));
+    }
+    for engine in ["jit", "interp"] {
+        let seen = execute_with(
+            r0bf(&common::guest("verify_claims")),
+            &stdin,
+            &[],
+            16,
+            engine,
+            |env| env.assumptions = vec![unresolved.clone(), fake.clone()],
+        );
+        assert_eq!(seen.error, None);
+        // Only the unresolved claim, as the guest asked for it (any root).
+        assert_eq!(
+            claimed_assumptions(&seen),
+            Some(vec![(vec![0x22; 8], vec![0; 8])])
+        );
+    }
+    // Asked for with a control root, a fake receipt resolves nothing.
+    let mut stdin = 1u32.to_le_bytes().to_vec();
+    stdin.extend([0x33u32; 8].iter().flat_map(|w| w.to_le_bytes()));
+    stdin.extend([0x5au32; 8].iter().flat_map(|w| w.to_le_bytes()));
+    let seen = execute_with(
+        r0bf(&common::guest("verify_claims")),
+        &stdin,
+        &[],
+        16,
+        "jit",
+        |env| env.assumptions = vec![fake.clone()],
+    );
+    let error = seen.error.expect("an error");
+    assert!(
+        error.contains("no assumption resolves claim 33000000"),
+        "{error}"
+    );
 }

@@ -17,9 +17,12 @@ use risc0_binfmt::ProgramBinary;
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use risc0_zkvm::sha::{Digest, Digestible};
 use risc0_zkvm::{
-    default_executor, ApiClient, Asset, AssetRequest, Assumption, ExecutorEnv, ExecutorImpl,
-    NullSegmentRef, SegmentRef,
+    default_executor, ApiClient, Asset, AssetRequest, Assumption, AssumptionReceipt,
+    CoprocessorCallback, ExecutorEnv, ExecutorImpl, NullSegmentRef, ProveKeccakRequest,
+    SegmentRef,
 };
+
+mod receipts;
 
 /// One program run and what it is given.
 struct Case {
@@ -28,9 +31,31 @@ struct Case {
     stdin: Vec<u8>,
     args: Vec<String>,
     env: Vec<(String, String)>,
-    assumptions: Vec<Assumption>,
+    assumptions: Vec<AssumptionReceipt>,
     /// Whether the guest calls the host function "zkjit::reverse".
     host_function: bool,
+    /// The keccak proof size to batch for (risc0-zkvm's default if none).
+    keccak_po2: Option<u32>,
+    /// Whether keccak batches go to a coprocessor callback (which lists them).
+    coprocessor: bool,
+}
+
+/// A coprocessor that lists the keccak proofs asked of it.
+struct ListingCoprocessor<'a>(&'a std::cell::RefCell<Vec<String>>);
+
+impl CoprocessorCallback for ListingCoprocessor<'_> {
+    fn prove_keccak(&mut self, request: ProveKeccakRequest) -> Result<()> {
+        let inputs: Vec<u8> = request.input.iter().flatten().flat_map(|l| l.to_le_bytes()).collect();
+        self.0.borrow_mut().push(format!(
+            "keccak proof po2 {} claim {} root {} of {} inputs (sha256 {})",
+            request.po2,
+            request.claim_digest,
+            request.control_root,
+            request.input.len(),
+            <risc0_zkvm::sha::Impl as risc0_zkvm::sha::Sha256>::hash_bytes(&inputs)
+        ));
+        Ok(())
+    }
 }
 
 impl Case {
@@ -43,10 +68,17 @@ impl Case {
             env: Vec::new(),
             assumptions: Vec::new(),
             host_function: false,
+            keccak_po2: None,
+            coprocessor: false,
         }
     }
 
-    fn env<'a>(&'a self, po2: u32, stdout: &'a mut Vec<u8>) -> Result<ExecutorEnv<'a>> {
+    fn env<'a>(
+        &'a self,
+        po2: u32,
+        stdout: &'a mut Vec<u8>,
+        proofs: &'a std::cell::RefCell<Vec<String>>,
+    ) -> Result<ExecutorEnv<'a>> {
         let mut builder = ExecutorEnv::builder();
         builder
             .stdin(self.stdin.as_slice())
@@ -66,6 +98,12 @@ impl Case {
         for assumption in &self.assumptions {
             builder.add_assumption(assumption.clone());
         }
+        if let Some(keccak_po2) = self.keccak_po2 {
+            builder.keccak_max_po2(keccak_po2)?;
+        }
+        if self.coprocessor {
+            builder.coprocessor_callback(ListingCoprocessor(proofs));
+        }
         builder.build()
     }
 }
@@ -83,16 +121,17 @@ fn read(path: &Path) -> Vec<u8> {
 fn session(case: &Case, po2: u32, executor: &str) -> (String, Vec<u8>) {
     std::env::set_var("RISC0_EXECUTOR", executor);
     let mut stdout = Vec::new();
+    let proofs = std::cell::RefCell::new(Vec::new());
     let summary = case
-        .env(po2, &mut stdout)
+        .env(po2, &mut stdout, &proofs)
         .and_then(|env| default_executor().execute(env, &case.binary))
         .map(|info| {
             let segments: Vec<(u32, u32)> =
                 info.segments.iter().map(|s| (s.po2, s.cycles)).collect();
             let claim = info.receipt_claim.as_ref().map(|c| c.digest());
             format!(
-                "exit {:?}, journal {:02x?}, segments {segments:?}, claim {claim:?} {:?}",
-                info.exit_code, info.journal.bytes, info.receipt_claim
+                "exit {:?}, journal {:02x?}, segments {segments:?}, claim {claim:?} {:?}, coprocessor {:?}",
+                info.exit_code, info.journal.bytes, info.receipt_claim, proofs.borrow()
             )
         });
     let summary = summary.unwrap_or_else(|e| format!("error: {e:#}"));
@@ -105,7 +144,8 @@ type Segments = Vec<Vec<u8>>;
 fn segments(case: &Case, po2: u32, r0vm: &Path) -> Result<(Segments, Segments, Segments)> {
     let mut sink = Vec::new();
     let mut ours = Vec::new();
-    let env = case.env(po2, &mut sink)?;
+    let proofs = std::cell::RefCell::new(Vec::new());
+    let env = case.env(po2, &mut sink, &proofs)?;
     ApiClient::new_sub_process(r0vm)?.execute(
         &env,
         Asset::Inline(case.binary.clone().into()),
@@ -118,7 +158,8 @@ fn segments(case: &Case, po2: u32, r0vm: &Path) -> Result<(Segments, Segments, S
     let local = || -> Result<Segments> {
         let mut theirs = Vec::new();
         let mut sink = Vec::new();
-        let env = case.env(po2, &mut sink)?;
+        let proofs = std::cell::RefCell::new(Vec::new());
+        let env = case.env(po2, &mut sink, &proofs)?;
         ExecutorImpl::from_elf(env, &case.binary)?.run_with_callback(|segment| {
             theirs.push(bincode::serialize(&segment)?);
             Ok(Box::new(NullSegmentRef) as Box<dyn SegmentRef>)
@@ -187,8 +228,26 @@ fn cases(root: &Path) -> Vec<Case> {
     composition.assumptions = vec![Assumption {
         claim: Digest::from([0x11111111u32; 8]),
         control_root: Digest::ZERO,
-    }];
+    }
+    .into()];
     cases.push(composition);
+    // Keccak batches: 200 permutations, in 3 batches at keccak po2 14, to
+    // the claim (their root assumption left out) or to a coprocessor.
+    for (name, po2, coprocessor) in [
+        ("keccak batches (po2 14, claim)", Some(14), false),
+        ("keccak batches (po2 17, claim)", None, false),
+        ("keccak batches (po2 14, coprocessor)", Some(14), true),
+    ] {
+        let mut case = Case::new(name, guest("keccak_batches"));
+        case.stdin = receipts::keccak_batches_input(200, po2.unwrap_or(17));
+        case.keccak_po2 = po2;
+        case.coprocessor = coprocessor;
+        cases.push(case);
+    }
+    // Proven and unresolved assumptions, each verified by the guest.
+    let mut verify = Case::new("verify claims (receipts and claims)", guest("verify_claims"));
+    (verify.assumptions, verify.stdin) = receipts::assumptions_and_requests();
+    cases.push(verify);
     for name in ["fib", "secp256k1"] {
         cases.push(Case::new(
             name,

@@ -4,7 +4,11 @@
 //! from zkjit's report and segments.
 
 use prost::Message;
+use risc0_binfmt::tagged_struct;
+use risc0_circuit_keccak::KECCAK_CONTROL_ROOT;
+use risc0_circuit_recursion::control_id::ALLOWED_CONTROL_ROOT;
 use risc0_zkp::core::digest::Digest;
+use risc0_zkp::core::hash::sha::cpu::Impl as Sha256Impl;
 use serde::Serialize;
 
 use super::protos::{base, core as pb};
@@ -64,7 +68,8 @@ fn system_state(merkle_root: &Digest) -> pb::MaybePruned {
 /// The session's receipt claim: `pre_root` and `post_root` the page-tree
 /// roots before and after the run, `journal` the committed output when the
 /// guest set a non-zero output digest, `assumptions` the unresolved
-/// assumptions the guest used, most recent first.
+/// assumptions the guest used, most recent first
+/// ([`unresolved_assumptions`]).
 pub fn receipt_claim(
     exit_code: ExitCode,
     pre_root: &Digest,
@@ -104,6 +109,85 @@ pub fn receipt_claim(
         }),
         output,
     }
+}
+
+/// The assumptions a session's claim lists: those the guest used that no
+/// receipt of the environment proves, less the one its keccak proofs stand
+/// for (`keccak_root`), which the prover resolves itself.
+pub fn unresolved_assumptions(
+    used: &[Assumption],
+    keccak_root: Option<&Assumption>,
+) -> Vec<Assumption> {
+    used.iter()
+        .filter(|assumption| !assumption.proven)
+        .filter(|assumption| {
+            keccak_root.is_none_or(|root| {
+                (root.claim, root.control_root) != (assumption.claim, assumption.control_root)
+            })
+        })
+        .copied()
+        .collect()
+}
+
+/// The one assumption the keccak proofs of a session stand for, with the
+/// claim digests of its batches in the order the guest proved them: the
+/// root of a Merkle mountain range whose leaves are the batches' claims
+/// (with the keccak circuit's control root) and whose inner nodes are the
+/// union of their two children's assumptions, smaller digest first (with
+/// the recursion programs' control root). The guest builds the same range
+/// and verifies its root.
+pub fn keccak_root_assumption(batch_claims: &[Digest]) -> Option<Assumption> {
+    let union = |a: &Assumption, b: &Assumption| {
+        let (a, b) = (assumption_digest(a), assumption_digest(b));
+        let (left, right) = if a <= b { (a, b) } else { (b, a) };
+        Assumption {
+            claim: to_bytes(&tagged_struct::<Sha256Impl>(
+                "risc0.UnionClaim",
+                &[left, right],
+                &[],
+            )),
+            control_root: to_bytes(&ALLOWED_CONTROL_ROOT),
+            proven: false,
+        }
+    };
+    // (peak, height), the highest first.
+    let mut peaks: Vec<(Assumption, u32)> = Vec::new();
+    for claim in batch_claims {
+        let mut peak = Assumption {
+            claim: to_bytes(claim),
+            control_root: to_bytes(&KECCAK_CONTROL_ROOT),
+            proven: false,
+        };
+        let mut height = 0;
+        while let Some((last, last_height)) = peaks.last() {
+            if *last_height != height {
+                break;
+            }
+            peak = union(&peak, last);
+            height += 1;
+            peaks.pop();
+        }
+        peaks.push((peak, height));
+    }
+    let mut peaks = peaks.into_iter().map(|(peak, _)| peak);
+    let first = peaks.next()?;
+    Some(peaks.fold(first, |root, peak| union(&root, &peak)))
+}
+
+/// An assumption's digest, as a claim names it.
+fn assumption_digest(assumption: &Assumption) -> Digest {
+    tagged_struct::<Sha256Impl>(
+        "risc0.Assumption",
+        &[
+            Digest::from(assumption.claim),
+            Digest::from(assumption.control_root),
+        ],
+        &[],
+    )
+}
+
+fn to_bytes(digest: &Digest) -> [u8; 32] {
+    digest.as_bytes().try_into().expect("a digest is 32 bytes")
 }
 
 /// `MaybePruned<T>` as risc0-zkvm serialises it.

@@ -13,19 +13,18 @@ use anyhow::{anyhow, bail, Context, Result};
 use prost::Message;
 use risc0_zkp::core::digest::Digest;
 
-use super::claim::{encode_segment, receipt_claim, ExitCode};
+use super::claim::{
+    encode_segment, keccak_root_assumption, receipt_claim, unresolved_assumptions, ExitCode,
+};
 use super::connection::SharedConnection;
-use super::io_proxy::{client_host_function, ClientFile};
-use super::protos::{api, core as pb};
+use super::io_proxy::{client_host_function, client_keccak_prover, ClientFile};
+use super::protos::api;
 use crate::host::Sink;
 use crate::loader::{LoadError, Program, KERNEL_ELF};
 use crate::segments::Segment;
 use crate::session::{Config, Engine, Outcome, Session};
 use crate::stop::Stop;
-use crate::syscalls::{fd, Assumption, SliceIo};
-
-/// The keccak proof size zkjit batches for (risc0-zkvm's default).
-const KECCAK_PO2: u32 = 17;
+use crate::syscalls::{fd, KeccakProofRequest, SliceIo};
 
 /// Where segment bytes go: in the message, or as files in a directory.
 #[derive(Clone)]
@@ -63,7 +62,7 @@ impl SegmentsOut {
 }
 
 /// The bytes of an asset the client sent.
-fn asset_bytes(asset: Option<api::Asset>, what: &str) -> Result<Vec<u8>> {
+pub(super) fn asset_bytes(asset: Option<api::Asset>, what: &str) -> Result<Vec<u8>> {
     match asset.and_then(|asset| asset.kind) {
         Some(api::asset::Kind::Inline(bytes)) => Ok(bytes),
         Some(api::asset::Kind::Path(path)) => {
@@ -74,34 +73,6 @@ fn asset_bytes(asset: Option<api::Asset>, what: &str) -> Result<Vec<u8>> {
         }
         None => bail!("malformed request: the {what} is missing"),
     }
-}
-
-/// The assumptions of the environment: claims the guest may verify.
-fn assumptions(receipts: Vec<api::AssumptionReceipt>) -> Result<Vec<Assumption>> {
-    receipts
-        .into_iter()
-        .map(|receipt| match receipt.kind {
-            Some(api::assumption_receipt::Kind::Unresolved(asset)) => {
-                let bytes = asset_bytes(Some(asset), "assumption")?;
-                let assumption = pb::Assumption::decode(bytes.as_slice())
-                    .context("malformed assumption from the client")?;
-                let digest = |digest: Option<super::protos::base::Digest>, what: &str| {
-                    let words = digest.map(|d| d.words).unwrap_or_default();
-                    let digest = Digest::try_from(words.as_slice())
-                        .map_err(|_| anyhow!("malformed assumption: its {what} is not 8 words"))?;
-                    Ok::<[u8; 32], anyhow::Error>(digest.as_bytes().try_into().expect("32 bytes"))
-                };
-                Ok(Assumption {
-                    claim: digest(assumption.claim, "claim")?,
-                    control_root: digest(assumption.control_root, "control root")?,
-                })
-            }
-            Some(api::assumption_receipt::Kind::Proven(_)) => bail!(
-                "zkjit-r0vm does not take proven assumption receipts yet: add the assumption unresolved (its claim and control root) to execute"
-            ),
-            None => bail!("malformed request: an assumption receipt has no kind"),
-        })
-        .collect()
 }
 
 /// The error risc0-zkvm's executor gives for a run that stopped.
@@ -132,12 +103,6 @@ pub fn execute(
     if !env.pprof_out.is_empty() {
         bail!("zkjit-r0vm does not write cycle profiles (pprof_out) yet");
     }
-    if env.coprocessor {
-        bail!("zkjit-r0vm does not call a keccak coprocessor yet: execute without coprocessor_callback (the keccak proofs are then left to the prover, as risc0-zkvm's executor leaves them)");
-    }
-    if env.keccak_max_po2.is_some_and(|po2| po2 != KECCAK_PO2) {
-        bail!("zkjit-r0vm batches keccak permutations for proofs of po2 {KECCAK_PO2} only; keccak_max_po2 {} is not supported yet", env.keccak_max_po2.unwrap_or_default());
-    }
     let config = Config {
         engine,
         max_cycles: env.session_limit,
@@ -147,7 +112,7 @@ pub fn execute(
             env.segment_limit_po2
                 .unwrap_or(crate::cycle_model::DEFAULT_PO2),
         ),
-        assumptions: assumptions(env.assumptions)?,
+        assumptions: super::assumptions::from_receipts(env.assumptions)?,
         ..Config::default()
     };
     let mut session = Session::new(&program, config)?;
@@ -178,6 +143,23 @@ pub fn execute(
             }
         }
     }
+
+    // Keccak batches go to the client's coprocessor as the guest proves
+    // them, or are kept for the claim, as risc0-zkvm's executor keeps them.
+    if let Some(po2) = env.keccak_max_po2 {
+        io.keccak.set_po2(po2).map_err(|reason| anyhow!(reason))?;
+    }
+    let pending_keccaks: Arc<Mutex<Vec<Digest>>> = Arc::default();
+    io.keccak.prover = Some(if env.coprocessor {
+        client_keccak_prover(connection.clone())
+    } else {
+        let pending_keccaks = pending_keccaks.clone();
+        Box::new(move |request: KeccakProofRequest| {
+            let claim = Digest::from(request.circuit_claim_digest());
+            pending_keccaks.lock().expect("not poisoned").push(claim);
+            Ok(())
+        })
+    });
 
     for name in env.slice_ios {
         let handler = client_host_function(name.clone(), connection.clone());
@@ -242,12 +224,13 @@ pub fn execute(
         .image
         .as_ref()
         .ok_or_else(|| anyhow!("the run kept no image digests"))?;
+    let keccak_root = keccak_root_assumption(&pending_keccaks.lock().expect("not poisoned"));
     let claim = receipt_claim(
         exit_code,
         &image.pre_state_root,
         &image.post_state_root,
         journal,
-        &report.assumptions_used,
+        &unresolved_assumptions(&report.assumptions_used, keccak_root.as_ref()),
     );
     Ok(api::ServerReply {
         kind: Some(api::server_reply::Kind::Ok(api::ClientCallback {

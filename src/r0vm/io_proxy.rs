@@ -1,11 +1,12 @@
-//! The guest's files, served by the client: each read and write of a file
-//! descriptor the client named becomes an `OnIoRequest` it answers.
+//! What the client serves the guest: each read and write of a file
+//! descriptor it named, each call of a host function and each keccak
+//! batch for its coprocessor becomes an `OnIoRequest` it answers.
 
 use std::io;
 
 use super::connection::SharedConnection;
 use super::protos::api;
-use crate::syscalls::SliceHandler;
+use crate::syscalls::{KeccakProofRequest, KeccakProver, SliceHandler};
 
 /// A file descriptor of the client's.
 pub struct ClientFile {
@@ -21,29 +22,32 @@ impl ClientFile {
 
     /// Asks the client to run `cmd` on the file; its reply's bytes.
     fn request(&self, cmd: api::posix_cmd::Kind) -> io::Result<Vec<u8>> {
-        let request = io_request(api::on_io_request::Kind::Posix(api::PosixIo {
-            fd: self.fd,
-            cmd: Some(api::PosixCmd { kind: Some(cmd) }),
-        }));
-        let reply: api::OnIoReply = self.connection.call(&request).map_err(io::Error::other)?;
-        match reply.kind {
-            Some(api::on_io_reply::Kind::Ok(bytes)) => Ok(bytes),
-            Some(api::on_io_reply::Kind::Error(error)) => Err(io::Error::other(error.reason)),
-            None => Err(io::Error::other(
-                "malformed OnIoReply from the client: no kind",
-            )),
-        }
+        ask(
+            &self.connection,
+            api::on_io_request::Kind::Posix(api::PosixIo {
+                fd: self.fd,
+                cmd: Some(api::PosixCmd { kind: Some(cmd) }),
+            }),
+        )
     }
 }
 
-/// A server reply carrying an I/O request for the client.
-pub fn io_request(kind: api::on_io_request::Kind) -> api::ServerReply {
-    api::ServerReply {
+/// Sends the client an I/O request; the bytes of its answer.
+fn ask(connection: &SharedConnection, kind: api::on_io_request::Kind) -> io::Result<Vec<u8>> {
+    let request = api::ServerReply {
         kind: Some(api::server_reply::Kind::Ok(api::ClientCallback {
             kind: Some(api::client_callback::Kind::Io(api::OnIoRequest {
                 kind: Some(kind),
             })),
         })),
+    };
+    let reply: api::OnIoReply = connection.call(&request).map_err(io::Error::other)?;
+    match reply.kind {
+        Some(api::on_io_reply::Kind::Ok(bytes)) => Ok(bytes),
+        Some(api::on_io_reply::Kind::Error(error)) => Err(io::Error::other(error.reason)),
+        None => Err(io::Error::other(
+            "malformed OnIoReply from the client: no kind",
+        )),
     }
 }
 
@@ -78,17 +82,48 @@ impl io::Write for ClientFile {
 /// `SliceIo` request, its answer comes back.
 pub fn client_host_function(name: String, connection: SharedConnection) -> SliceHandler {
     Box::new(move |from_guest| {
-        let request = io_request(api::on_io_request::Kind::Slice(api::SliceIo {
-            name: name.clone(),
-            from_guest: from_guest.to_vec(),
-        }));
-        let reply: api::OnIoReply = connection.call(&request).map_err(io::Error::other)?;
-        match reply.kind {
-            Some(api::on_io_reply::Kind::Ok(bytes)) => Ok(bytes),
-            Some(api::on_io_reply::Kind::Error(error)) => Err(io::Error::other(error.reason)),
-            None => Err(io::Error::other(
-                "malformed OnIoReply from the client: no kind",
-            )),
-        }
+        ask(
+            &connection,
+            api::on_io_request::Kind::Slice(api::SliceIo {
+                name: name.clone(),
+                from_guest: from_guest.to_vec(),
+            }),
+        )
+    })
+}
+
+/// The client's keccak coprocessor: each batch the guest proves goes to it
+/// as a `ProveKeccakRequest` (the input states as their bytes), and the run
+/// waits for its answer.
+pub fn client_keccak_prover(connection: SharedConnection) -> KeccakProver {
+    Box::new(move |request: KeccakProofRequest| {
+        let digest = |bytes: [u8; 32]| super::protos::base::Digest {
+            words: bytes
+                .chunks_exact(4)
+                .map(|word| u32::from_le_bytes(word.try_into().expect("4 bytes")))
+                .collect(),
+        };
+        let input = request
+            .inputs
+            .iter()
+            .flatten()
+            .flat_map(|lane| lane.to_le_bytes())
+            .collect();
+        ask(
+            &connection,
+            api::on_io_request::Kind::Coprocessor(api::CoprocessorRequest {
+                kind: Some(api::coprocessor_request::Kind::ProveKeccak(
+                    api::ProveKeccakRequest {
+                        claim_digest: Some(digest(request.claim_digest)),
+                        po2: request.po2,
+                        control_root: Some(digest(request.control_root)),
+                        input,
+                        receipt_out: None,
+                    },
+                )),
+            }),
+        )
+        .map(drop)
+        .map_err(|e| e.to_string())
     })
 }

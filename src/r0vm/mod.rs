@@ -5,10 +5,13 @@
 //! (`execute`), anything else forwarded to a real r0vm when
 //! `ZKJIT_R0VM_FORWARD` names one (`forward`), or refused with the reason.
 //!
-//! The parts: `connection` (framing), `io_proxy` (the client's files),
-//! `claim` (the receipt claim and risc0-zkvm's segment wrapper),
-//! `execute`, `forward`, `protos` (generated from `proto/risc0/`).
+//! The parts: `connection` (framing), `io_proxy` (the client's files,
+//! host functions and keccak coprocessor), `assumptions` (the receipts
+//! and claims a guest may verify), `claim` (the receipt claim and
+//! risc0-zkvm's segment wrapper), `execute`, `forward`, `protos`
+//! (generated from `proto/risc0/`).
 
+mod assumptions;
 mod claim;
 mod connection;
 mod execute;

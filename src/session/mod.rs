@@ -186,7 +186,7 @@ impl Session {
             image,
             journal: std::mem::take(&mut io.journal),
             assumptions_used: std::mem::take(&mut io.assumptions_used),
-            keccak_proofs: io.keccak_proofs,
+            keccak_proofs: io.keccak.proofs,
             stdout,
             stderr,
             error,

@@ -12,6 +12,7 @@ mod verify;
 
 pub use slice_io::{SliceHandler, SliceIo};
 
+pub use keccak::{KeccakBatches, KeccakProofRequest, KeccakProver, KeccakState};
 pub use verify::Assumption;
 
 use crate::host::HostIo;

@@ -18,6 +18,9 @@ pub struct Assumption {
     /// The control root of the receipt's recursion programs (zero: not
     /// known, which only a request for any control root matches).
     pub control_root: [u8; 32],
+    /// Whether the host holds a receipt proving it (risc0's proven
+    /// assumption), so that a session's claim need not list it.
+    pub proven: bool,
 }
 
 impl Assumption {
@@ -44,6 +47,7 @@ impl Assumption {
                 Some(root) => digest(root, "control root")?,
                 None => [0; 32],
             },
+            proven: false,
         })
     }
 
@@ -74,6 +78,7 @@ impl HostIo {
         let wanted = Assumption {
             claim: bytes[..32].try_into().expect("32 bytes"),
             control_root: bytes[32..].try_into().expect("32 bytes"),
+            proven: false,
         };
         let used = if record_only {
             wanted
@@ -83,7 +88,11 @@ impl HostIo {
                 a.claim == wanted.claim && (any_root || a.control_root == wanted.control_root)
             });
             match found {
-                Some(found) => *found,
+                // Recorded as the guest asked for it, as risc0-zkvm records it.
+                Some(found) => Assumption {
+                    proven: found.proven,
+                    ..wanted
+                },
                 None => {
                     return invalid(format!(
                         "{name}: no assumption resolves claim {} (give it with --assumption CLAIM[:CONTROL_ROOT])",
