@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
-use crate::syscalls::{Assumption, KeccakBatches, SliceIo};
+use crate::syscalls::{Assumption, KeccakBatches, SliceIo, UsedAssumption};
 
 /// Where guest output goes.
 pub enum Sink {
@@ -74,7 +74,7 @@ pub struct HostIo {
     /// Receipt claims the guest may verify with SYS_VERIFY_INTEGRITY.
     pub assumptions: Vec<Assumption>,
     /// The claims the guest verified, most recent first.
-    pub assumptions_used: Vec<Assumption>,
+    pub assumptions_used: Vec<UsedAssumption>,
     /// SYS_KECCAK's batches, and who proves them.
     pub keccak: KeccakBatches,
     /// SYS_PIPE pipes by file descriptor (one descriptor for both ends, as

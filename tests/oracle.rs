@@ -201,7 +201,7 @@ fn keccak_and_composition_syscalls() {
     );
     assert_eq!(ours.keccak_proofs, 1);
     assert_eq!(ours.assumptions_used.len(), 2);
-    assert_eq!(ours.assumptions_used[0], claim);
+    assert_eq!(ours.assumptions_used[0].requested, claim);
     // Without the assumption, SYS_VERIFY_INTEGRITY names what is missing.
     let ours = GuestRun::new("composition").run_both(V1COMPAT_ELF);
     let error = ours.error.unwrap_or_default();

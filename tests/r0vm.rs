@@ -596,10 +596,11 @@ fn proven_assumptions_resolve_claims_and_leave_the_claim_unresolved_ones() {
             |env| env.assumptions = vec![unresolved.clone(), fake.clone()],
         );
         assert_eq!(seen.error, None);
-        // Only the unresolved claim, as the guest asked for it (any root).
+        // Only the unresolved claim, as the environment gave it (the
+        // guest asked for any control root).
         assert_eq!(
             claimed_assumptions(&seen),
-            Some(vec![(vec![0x22; 8], vec![0; 8])])
+            Some(vec![(vec![0x22; 8], vec![0x5a; 8])])
         );
     }
     // Asked for with a control root, a fake receipt resolves nothing.

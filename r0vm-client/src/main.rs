@@ -7,7 +7,7 @@
 //! (through `ApiClient`) every segment's bytes. Then it times a long guest
 //! both ways.
 //!
-//! Usage: r0vm-client ZKJIT_R0VM REPO_ROOT [--time GUEST.elf]
+//! Usage: r0vm-client ZKJIT_R0VM REPO_ROOT [--only NAME_PART] [--time GUEST.elf]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,8 +18,7 @@ use risc0_zkos_v1compat::V1COMPAT_ELF;
 use risc0_zkvm::sha::{Digest, Digestible};
 use risc0_zkvm::{
     default_executor, ApiClient, Asset, AssetRequest, Assumption, AssumptionReceipt,
-    CoprocessorCallback, ExecutorEnv, ExecutorImpl, NullSegmentRef, ProveKeccakRequest,
-    SegmentRef,
+    CoprocessorCallback, ExecutorEnv, ExecutorImpl, NullSegmentRef, ProveKeccakRequest, SegmentRef,
 };
 
 mod receipts;
@@ -27,6 +26,9 @@ mod receipts;
 /// One program run and what it is given.
 struct Case {
     name: String,
+    /// What the local executor's summary must hold (checks the case
+    /// tests what it means to).
+    expect: Option<&'static str>,
     binary: Vec<u8>,
     stdin: Vec<u8>,
     args: Vec<String>,
@@ -45,7 +47,12 @@ struct ListingCoprocessor<'a>(&'a std::cell::RefCell<Vec<String>>);
 
 impl CoprocessorCallback for ListingCoprocessor<'_> {
     fn prove_keccak(&mut self, request: ProveKeccakRequest) -> Result<()> {
-        let inputs: Vec<u8> = request.input.iter().flatten().flat_map(|l| l.to_le_bytes()).collect();
+        let inputs: Vec<u8> = request
+            .input
+            .iter()
+            .flatten()
+            .flat_map(|l| l.to_le_bytes())
+            .collect();
         self.0.borrow_mut().push(format!(
             "keccak proof po2 {} claim {} root {} of {} inputs (sha256 {})",
             request.po2,
@@ -62,6 +69,7 @@ impl Case {
     fn new(name: &str, binary: Vec<u8>) -> Self {
         Self {
             name: name.into(),
+            expect: None,
             binary,
             stdin: Vec::new(),
             args: Vec::new(),
@@ -129,8 +137,14 @@ fn session(case: &Case, po2: u32, executor: &str) -> (String, Vec<u8>) {
             let segments: Vec<(u32, u32)> =
                 info.segments.iter().map(|s| (s.po2, s.cycles)).collect();
             let claim = info.receipt_claim.as_ref().map(|c| c.digest());
+            // How many assumptions the claim leaves to the prover.
+            let unresolved = info
+                .receipt_claim
+                .as_ref()
+                .and_then(|claim| claim.output.as_value().ok()?.clone())
+                .and_then(|output| Some(output.assumptions.as_value().ok()?.0.len()));
             format!(
-                "exit {:?}, journal {:02x?}, segments {segments:?}, claim {claim:?} {:?}, coprocessor {:?}",
+                "exit {:?}, journal {:02x?}, segments {segments:?}, unresolved assumptions {unresolved:?}, claim {claim:?} {:?}, coprocessor {:?}",
                 info.exit_code, info.journal.bytes, info.receipt_claim, proofs.borrow()
             )
         });
@@ -242,11 +256,22 @@ fn cases(root: &Path) -> Vec<Case> {
         case.stdin = receipts::keccak_batches_input(200, po2.unwrap_or(17));
         case.keccak_po2 = po2;
         case.coprocessor = coprocessor;
+        // Only the coprocessor's root stays for the prover to resolve.
+        case.expect = Some(if coprocessor {
+            "unresolved assumptions Some(1)"
+        } else {
+            "unresolved assumptions Some(0)"
+        });
         cases.push(case);
     }
     // Proven and unresolved assumptions, each verified by the guest.
-    let mut verify = Case::new("verify claims (receipts and claims)", guest("verify_claims"));
+    let mut verify = Case::new(
+        "verify claims (receipts and claims)",
+        guest("verify_claims"),
+    );
     (verify.assumptions, verify.stdin) = receipts::assumptions_and_requests();
+    // The two unresolved claims; the three receipts resolve theirs.
+    verify.expect = Some("unresolved assumptions Some(2)");
     cases.push(verify);
     for name in ["fib", "secp256k1"] {
         cases.push(Case::new(
@@ -260,7 +285,7 @@ fn cases(root: &Path) -> Vec<Case> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        bail!("usage: r0vm-client ZKJIT_R0VM REPO_ROOT [--time GUEST.elf]");
+        bail!("usage: r0vm-client ZKJIT_R0VM REPO_ROOT [--only NAME_PART] [--time GUEST.elf]");
     }
     let r0vm = PathBuf::from(&args[1])
         .canonicalize()
@@ -281,10 +306,28 @@ fn main() -> Result<()> {
         }
         return Ok(());
     }
+    // --only: the cases whose name holds this text.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|position| args.get(position + 1));
     let mut failures = 0;
-    for case in cases(&root) {
+    for case in cases(&root)
+        .into_iter()
+        .filter(|case| only.is_none_or(|only| case.name.contains(only.as_str())))
+    {
         for po2 in [16, 20] {
             let (expected, expected_stdout) = session(&case, po2, "local");
+            if std::env::var_os("R0VM_CLIENT_SHOW").is_some() {
+                println!("  local: {expected}");
+            }
+            if let Some(expect) = case.expect.filter(|expect| !expected.contains(expect)) {
+                println!(
+                    "FAIL {}: the local executor's run lacks {expect:?}: {expected}",
+                    case.name
+                );
+                failures += 1;
+            }
             for engine in ["jit", "interp"] {
                 std::env::set_var("ZKJIT_ENGINE", engine);
                 let (got, stdout) = session(&case, po2, "ipc");

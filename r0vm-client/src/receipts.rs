@@ -5,10 +5,10 @@
 //! verify them, only their claims (and a succinct receipt's control root)
 //! count.
 
-use risc0_binfmt::Digestible;
 use risc0_circuit_keccak::{compute_keccak_digest, KECCAK_CONTROL_ROOT};
 use risc0_zkp::core::hash::hash_suite_from_name;
 use risc0_zkvm::sha::Digest;
+use risc0_zkvm::sha::Digestible;
 use risc0_zkvm::{
     Assumption, AssumptionReceipt, CompositeReceipt, FakeReceipt, GenericReceipt, InnerReceipt,
     MaybePruned, ReceiptClaim, SegmentReceipt, SuccinctReceipt, UnionClaim, ALLOWED_CONTROL_ROOT,
@@ -35,7 +35,11 @@ pub fn keccak_batches_input(n: u32, po2: u32) -> Vec<u8> {
     };
     let mut peaks: Vec<(Assumption, u32)> = Vec::new();
     for batch in inputs.chunks((1 << po2) / 200) {
-        let bytes: Vec<u8> = batch.iter().flatten().flat_map(|l| l.to_le_bytes()).collect();
+        let bytes: Vec<u8> = batch
+            .iter()
+            .flatten()
+            .flat_map(|l| l.to_le_bytes())
+            .collect();
         let mut peak = (
             Assumption {
                 claim: compute_keccak_digest(&bytes),
@@ -102,12 +106,25 @@ pub fn assumptions_and_requests() -> (Vec<AssumptionReceipt>, Vec<u8>) {
     let mut assumptions: Vec<AssumptionReceipt> = Vec::new();
     let mut requests: Vec<(Digest, Digest)> = Vec::new();
 
-    assumptions.push(Assumption { claim: digest(0x22), control_root: digest(0x5a) }.into());
+    assumptions.push(
+        Assumption {
+            claim: digest(0x22),
+            control_root: digest(0x5a),
+        }
+        .into(),
+    );
     requests.push((digest(0x22), digest(0x5a)));
-    assumptions.push(Assumption { claim: digest(0x23), control_root: digest(0x5b) }.into());
+    assumptions.push(
+        Assumption {
+            claim: digest(0x23),
+            control_root: digest(0x5b),
+        }
+        .into(),
+    );
     requests.push((digest(0x23), Digest::ZERO));
 
-    let fake = GenericReceipt::<ReceiptClaim>::Fake(FakeReceipt::new(MaybePruned::Pruned(digest(0x33))));
+    let fake =
+        GenericReceipt::<ReceiptClaim>::Fake(FakeReceipt::new(MaybePruned::Pruned(digest(0x33))));
     assumptions.push(fake.into());
     requests.push((digest(0x33), Digest::ZERO));
 
@@ -143,14 +160,20 @@ pub fn assumptions_and_requests() -> (Vec<AssumptionReceipt>, Vec<u8>) {
     };
     let composite: CompositeReceipt = rebuild(&CompositeFields {
         segments: vec![
-            segment(0, ReceiptClaim::ok(digest(0x66), b"not the journal".to_vec())),
-            segment(1, ReceiptClaim::ok(digest(0x67), b"a composite journal".to_vec())),
+            segment(
+                0,
+                ReceiptClaim::ok(digest(0x66), b"not the journal".to_vec()),
+            ),
+            segment(
+                1,
+                ReceiptClaim::ok(digest(0x67), b"a composite journal".to_vec()),
+            ),
         ],
         assumption_receipts: vec![],
         verifier_parameters: Digest::ZERO,
     });
     let composite = InnerReceipt::Composite(composite);
-    requests.push((composite.claim_digest().unwrap(), Digest::ZERO));
+    requests.push((composite.claim().unwrap().digest(), Digest::ZERO));
     assumptions.push(composite.into());
 
     let mut stdin = (requests.len() as u32).to_le_bytes().to_vec();

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::protos::{base, core as pb};
 use crate::machine::{Halt, HaltKind};
 use crate::segments::Segment;
-use crate::syscalls::Assumption;
+use crate::syscalls::{Assumption, UsedAssumption};
 
 /// How a session ended, as a receipt claim says it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,17 +115,17 @@ pub fn receipt_claim(
 /// receipt of the environment proves, less the one its keccak proofs stand
 /// for (`keccak_root`), which the prover resolves itself.
 pub fn unresolved_assumptions(
-    used: &[Assumption],
+    used: &[UsedAssumption],
     keccak_root: Option<&Assumption>,
 ) -> Vec<Assumption> {
     used.iter()
+        .map(|used| used.resolved_by)
         .filter(|assumption| !assumption.proven)
         .filter(|assumption| {
             keccak_root.is_none_or(|root| {
                 (root.claim, root.control_root) != (assumption.claim, assumption.control_root)
             })
         })
-        .copied()
         .collect()
 }
 
@@ -223,17 +223,18 @@ struct ZkvmSegment<'a> {
 
 /// The bytes risc0-zkvm's r0vm sends for `segment` (bincode of its
 /// `Segment`); `output` the journal and the assumptions the guest used
-/// (all of them), for the last segment of a guest that set an output.
-pub fn encode_segment(segment: &Segment, output: Option<(&[u8], &[Assumption])>) -> Vec<u8> {
+/// (all of them, as it asked for them), for the last segment of a guest
+/// that set an output.
+pub fn encode_segment(segment: &Segment, output: Option<(&[u8], &[UsedAssumption])>) -> Vec<u8> {
     let output = output.map(|(journal, assumptions)| Output {
         journal: MaybePruned::Value(journal.to_vec()),
         assumptions: MaybePruned::Value(
             assumptions
                 .iter()
-                .map(|assumption| {
+                .map(|used| {
                     MaybePruned::Value(SerialAssumption {
-                        claim: Digest::from(assumption.claim),
-                        control_root: Digest::from(assumption.control_root),
+                        claim: Digest::from(used.requested.claim),
+                        control_root: Digest::from(used.requested.control_root),
                     })
                 })
                 .collect(),

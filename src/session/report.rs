@@ -10,7 +10,7 @@ use crate::jit::JitStats;
 use crate::machine::{Halt, HaltKind};
 use crate::segments::ImageDigests;
 use crate::stop::Stop;
-use crate::syscalls::Assumption;
+use crate::syscalls::UsedAssumption;
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct Report {
     /// The journal (fd 3) bytes.
     pub journal: Vec<u8>,
     /// The receipt claims the guest verified, most recent first.
-    pub assumptions_used: Vec<Assumption>,
+    pub assumptions_used: Vec<UsedAssumption>,
     /// SYS_KECCAK batches the guest asked to be proven.
     pub keccak_proofs: usize,
     /// Captured guest stdout (empty unless `capture_output`).
@@ -124,7 +124,7 @@ impl Serialize for Report {
         let assumptions: Vec<String> = self
             .assumptions_used
             .iter()
-            .map(Assumption::to_hex)
+            .map(|used| used.requested.to_hex())
             .collect();
         stats.serialize_field("assumptions_used", &assumptions)?;
         stats.serialize_field("keccak_proofs", &self.keccak_proofs)?;

@@ -13,7 +13,7 @@ mod verify;
 pub use slice_io::{SliceHandler, SliceIo};
 
 pub use keccak::{KeccakBatches, KeccakProofRequest, KeccakProver, KeccakState};
-pub use verify::Assumption;
+pub use verify::{Assumption, UsedAssumption};
 
 use crate::host::HostIo;
 use crate::platform::{reg, MAX_IO_BYTES};

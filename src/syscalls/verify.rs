@@ -23,6 +23,17 @@ pub struct Assumption {
     pub proven: bool,
 }
 
+/// A claim the guest verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsedAssumption {
+    /// As the guest asked for it (a control root of zero: any).
+    pub requested: Assumption,
+    /// The assumption of the environment that resolved it (the request
+    /// itself for SYS_VERIFY_INTEGRITY2): risc0-zkvm lists the requests in
+    /// a segment's output and these in a session's claim.
+    pub resolved_by: Assumption,
+}
+
 impl Assumption {
     /// Parses `CLAIM[:CONTROL_ROOT]`, each 64 hex digits.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -80,7 +91,7 @@ impl HostIo {
             control_root: bytes[32..].try_into().expect("32 bytes"),
             proven: false,
         };
-        let used = if record_only {
+        let resolved_by = if record_only {
             wanted
         } else {
             let any_root = wanted.control_root == [0; 32];
@@ -88,11 +99,7 @@ impl HostIo {
                 a.claim == wanted.claim && (any_root || a.control_root == wanted.control_root)
             });
             match found {
-                // Recorded as the guest asked for it, as risc0-zkvm records it.
-                Some(found) => Assumption {
-                    proven: found.proven,
-                    ..wanted
-                },
+                Some(found) => *found,
                 None => {
                     return invalid(format!(
                         "{name}: no assumption resolves claim {} (give it with --assumption CLAIM[:CONTROL_ROOT])",
@@ -102,7 +109,13 @@ impl HostIo {
             }
         };
         // Most recent first, as risc0-zkvm lists them.
-        self.assumptions_used.insert(0, used);
+        self.assumptions_used.insert(
+            0,
+            UsedAssumption {
+                requested: wanted,
+                resolved_by,
+            },
+        );
         Ok((0, 0))
     }
 }
