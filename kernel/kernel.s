@@ -286,12 +286,26 @@ _ecall_software:
     li t0, SYS_MAX
     bgeu s0, t0, _software_unknown
     beqz s0, _software_unknown
+    # the name must start in user memory (the host reads no further)
+    mv a0, s1
+    li a1, 1
+    call _check_user_buffer
     li t0, SYS_LOG
     beq s0, t0, _software_no_return
     li t0, SYS_PANIC
     beq s0, t0, _software_no_return
     li t0, SYS_WRITE
     beq s0, t0, _software_no_return
+    # the host-to-guest buffer must lie in user memory, before any host call
+    mv a0, s2
+    mv a1, s3                   # bytes for SYS_READ
+    li t0, SYS_READ
+    beq s0, t0, 1f
+    srli t0, s3, 30
+    slli a1, s3, 2
+    beqz t0, 1f
+    li a1, -1                   # 2^30 words or more: cannot fit
+1:  call _check_user_buffer
     li t0, SYS_RANDOM
     beq s0, t0, _software_random
     li t0, SYS_READ
@@ -386,6 +400,49 @@ _software_unknown:
     mv a0, s0
     call _put_hex
     la a0, msg_nl
+    call _puts
+    unimp
+
+# Returns if a1 bytes at a0 lie in user memory (or a1 is 0). Otherwise
+# reports "NAME: buffer 0x........ + 0x........ bytes is outside user
+# memory" (the syscall named at s1, or numbered s0; the buffer a0/a1) and
+# stops the machine.
+_check_user_buffer:
+    beqz a1, 1f
+    li t0, USER_START_ADDR
+    bltu a0, t0, _bad_user_buffer
+    li t0, USER_END_ADDR
+    bgeu a0, t0, _bad_user_buffer
+    sub t0, t0, a0              # room left below the kernel
+    bgtu a1, t0, _bad_user_buffer
+1:  ret
+
+_bad_user_buffer:
+    mv s4, a0
+    mv s5, a1
+    la a0, msg_kernel
+    call _puts
+    # the syscall's name when it starts in user memory, else its number
+    li t0, USER_START_ADDR
+    bltu s1, t0, 1f
+    li t0, USER_END_ADDR
+    bgeu s1, t0, 1f
+    mv a0, s1
+    call _puts
+    j 2f
+1:  la a0, msg_syscall
+    call _puts
+    mv a0, s0
+    call _put_dec
+2:  la a0, msg_buffer
+    call _puts
+    mv a0, s4
+    call _put_hex
+    la a0, msg_plus
+    call _puts
+    mv a0, s5
+    call _put_hex
+    la a0, msg_outside
     call _puts
     unimp
 
@@ -499,6 +556,11 @@ msg_unknown_syscall: .asciz "zkjit kernel: unknown software syscall number "
 msg_bad_input:       .asciz "zkjit kernel: INPUT index out of range\n"
 msg_bad_read:        .asciz "zkjit kernel: host returned more bytes than asked\n"
 msg_bad_sha:         .asciz "zkjit kernel: SHA pointer outside user memory\n"
+msg_kernel:          .asciz "zkjit kernel: "
+msg_syscall:         .asciz "software syscall "
+msg_buffer:          .asciz ": buffer "
+msg_plus:            .asciz " + "
+msg_outside:         .asciz " bytes is outside user memory\n"
 msg_bigint_v1:       .asciz "zkjit kernel: the v1 BIGINT call is not supported (risc0-bigint2 calls are)\n"
 
 .balign 4

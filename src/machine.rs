@@ -76,6 +76,10 @@ pub struct Machine {
     fetch_page: u32,
     /// The segments being made of the run, when they are.
     pub(crate) segments: Option<Box<SegmentRecorder>>,
+    /// Whether software syscalls may only name buffers in user memory
+    /// ([`crate::platform::is_user_range`]): set when a kernel runs a user
+    /// program, whose buffers those are.
+    pub user_buffers_only: bool,
 }
 
 /// No page: a `fetch_page` no address has.
@@ -96,6 +100,7 @@ impl Machine {
             pending_user_trap: None,
             fetch_page: NO_PAGE,
             segments: None,
+            user_buffers_only: false,
         })
     }
 

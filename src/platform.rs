@@ -96,6 +96,13 @@ pub mod reg {
     ];
 }
 
+/// Whether the `len` bytes at `addr` lie in user memory (an empty range
+/// anywhere does): the one rule for every buffer a user program hands the
+/// kernel and the host, which zkjit's kernel applies too.
+pub fn is_user_range(addr: u32, len: u32) -> bool {
+    len == 0 || ((USER_START..USER_END).contains(&addr) && len <= USER_END - addr)
+}
+
 /// Whether `addr` is in kernel memory.
 pub fn is_kernel_memory(addr: u32) -> bool {
     (KERNEL_START..KERNEL_END).contains(&addr)

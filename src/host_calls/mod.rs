@@ -14,7 +14,7 @@ mod write;
 use crate::cycle_model::Access;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
-use crate::platform::{host_call, reg, MAX_IO_BYTES};
+use crate::platform::{host_call, is_user_range, reg, MAX_IO_BYTES, USER_END};
 use crate::stop::Stop;
 use crate::syscalls::{GuestView, SyscallError};
 
@@ -22,6 +22,9 @@ use crate::syscalls::{GuestView, SyscallError};
 pub(super) struct MachineView<'a> {
     pub(super) mem: &'a GuestMemory,
     pub(super) user_cycles: u64,
+    /// Whether the syscall's buffers must lie in user memory: they do when
+    /// a kernel makes the syscall for a user program.
+    pub(super) user_buffers_only: bool,
 }
 
 impl GuestView for MachineView<'_> {
@@ -31,6 +34,9 @@ impl GuestView for MachineView<'_> {
     }
 
     fn bytes(&mut self, addr: u32, len: u32) -> Option<Vec<u8>> {
+        if self.user_buffers_only && !is_user_range(addr, len) {
+            return None;
+        }
         self.mem.slice(addr, len).map(<[u8]>::to_vec)
     }
 
@@ -39,6 +45,14 @@ impl GuestView for MachineView<'_> {
     }
 
     fn c_string(&mut self, addr: u32, max: u32) -> Option<Vec<u8>> {
+        let max = if self.user_buffers_only {
+            if !is_user_range(addr, 1) {
+                return None;
+            }
+            max.min(USER_END - addr)
+        } else {
+            max
+        };
         self.mem.c_string(addr, max).map(<[u8]>::to_vec)
     }
 }

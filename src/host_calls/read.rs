@@ -4,7 +4,7 @@
 use super::MachineView;
 use crate::cycle_model::Access;
 use crate::machine::{Halt, HaltKind, Machine};
-use crate::platform::{reg, SAFE_WRITE_ADDR, USER_START};
+use crate::platform::{is_user_range, reg, SAFE_WRITE_ADDR, USER_START};
 use crate::stop::Stop;
 
 impl Machine {
@@ -16,6 +16,16 @@ impl Machine {
         let fd = self.reg(reg::A0);
         let mut ptr = self.reg(reg::A1);
         let len = self.reg(reg::A2);
+        // A software syscall's host-to-guest buffer is the user program's:
+        // never kernel memory, whatever the kernel lets through.
+        if fd != 0 && self.user_buffers_only && !is_user_range(ptr, len) {
+            let name = self.mem.c_string(fd, 256).unwrap_or_default();
+            let name = String::from_utf8_lossy(name);
+            let name = name.rsplit("::").next().unwrap_or_default();
+            return Err(self.host_error(format!(
+                "{name}: buffer {ptr:#010x} + {len} bytes is outside user memory"
+            )));
+        }
         self.io_buffer("READ", ptr, len)?;
         if len > 0 && ptr < USER_START {
             return Err(self.host_error(format!("READ into the invalid page at {ptr:#010x}")));
@@ -24,6 +34,7 @@ impl Machine {
         let mut view = MachineView {
             mem: &self.mem,
             user_cycles: self.user_cycles,
+            user_buffers_only: self.user_buffers_only,
         };
         let served = self.io.host_read(&mut view, fd, &mut bytes);
         let mut remaining = served.map_err(|e| self.syscall_stop(e))?;

@@ -126,11 +126,23 @@ impl Session {
         let mut machine = Machine::new(io)
             .map_err(|e| anyhow::anyhow!("cannot reserve 4 GiB of guest address space: {e}"))?;
         program.write_to(&mut machine.mem);
+        machine.user_buffers_only = matches!(program, Program::WithKernel { .. });
         Ok(machine)
     }
 
     /// Runs the program to its end.
     pub fn run(mut self) -> Report {
+        self.run_to_end()
+    }
+
+    /// Runs the program to its end; the report and the machine as the run
+    /// left it (its memory, to inspect).
+    pub fn run_keeping_machine(mut self) -> (Report, Machine) {
+        let report = self.run_to_end();
+        (report, self.machine)
+    }
+
+    fn run_to_end(&mut self) -> Report {
         let start = Instant::now();
         let mut jit_stats = None;
         let mut result = self

@@ -73,6 +73,24 @@ pub enum SyscallError {
     Io(String),
 }
 
+impl SyscallError {
+    /// The error, its message naming syscall `name` unless it does.
+    fn in_syscall(self, name: &str) -> Self {
+        let named = |message: String| {
+            if message.starts_with(name) {
+                message
+            } else {
+                format!("{name}: {message}")
+            }
+        };
+        match self {
+            Self::Invalid(message) => Self::Invalid(named(message)),
+            Self::Io(message) => Self::Io(named(message)),
+            other => other,
+        }
+    }
+}
+
 pub(super) fn invalid<T>(message: impl Into<String>) -> Result<T, SyscallError> {
     Err(SyscallError::Invalid(message.into()))
 }
@@ -90,7 +108,7 @@ impl HostIo {
         if fd == 0 {
             if buf.len() < 8 || !buf.len().is_multiple_of(4) {
                 return invalid(format!(
-                    "READ of the syscall return words needs at least 8 bytes in whole words, got {}",
+                    "READ of the syscall return words needs at least 8 bytes in whole words, got {} (a syscall name at address 0 reads as this)",
                     buf.len()
                 ));
             }
@@ -101,11 +119,17 @@ impl HostIo {
         }
         let name = match guest.c_string(fd, MAX_NAME_BYTES) {
             Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            None => return invalid(format!("no NUL-terminated syscall name at {fd:#010x}")),
+            None => {
+                return invalid(format!(
+                    "the syscall name at {fd:#010x} is outside user memory or not NUL-terminated"
+                ))
+            }
         };
         // Host-to-guest data is handed over in whole words.
         let mut to_guest = vec![0u8; buf.len().div_ceil(4) * 4];
-        self.syscall_return = self.software_syscall(guest, &name, &mut to_guest)?;
+        self.syscall_return = self
+            .software_syscall(guest, &name, &mut to_guest)
+            .map_err(|e| e.in_syscall(name.strip_prefix(NAME_PREFIX).unwrap_or(&name)))?;
         buf.copy_from_slice(&to_guest[..buf.len()]);
         Ok(buf.len() as u32)
     }
@@ -294,6 +318,10 @@ pub(super) fn user_bytes(
         .flatten();
     match bytes {
         Some(bytes) => Ok(bytes),
-        None => invalid(format!("guest buffer {ptr:#010x} + {len} is out of range")),
+        None => invalid(format!(
+            "buffer {ptr:#010x} + {len} bytes is out of range (a user program passes only user memory, {:#010x}..{:#010x})",
+            crate::platform::USER_START,
+            crate::platform::USER_END
+        )),
     }
 }

@@ -1,0 +1,70 @@
+/* Software syscalls with buffers a guest must not be allowed: argv[0]
+ * names the syscall, argv[1] the buffer: "kernel" (0xc0001000, kernel
+ * memory), "cross" (user memory running 8 bytes past 0xc0000000), "wrap"
+ * (0xfffffff0 + 64 bytes, wrapping around), "null" (address 0) or "huge"
+ * (a user address with a length of 3 GiB, running far into the kernel). Each run
+ * must stop with a fault before the host touches the buffer. */
+#include <stdio.h>
+#include <string.h>
+#include "zkjit.h"
+
+#define PREFIX "risc0_zkvm_platform::syscall::nr::"
+
+static uint32_t user_buffer[64];
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        printf("usage: bad_buffers SYSCALL kernel|cross|wrap|null|huge\n");
+        return 2;
+    }
+    const char *syscall = argv[0], *which = argv[1];
+    uint32_t ptr = (uint32_t)user_buffer, words = 16;
+    if (!strcmp(which, "kernel")) {
+        ptr = 0xc0001000u;
+    } else if (!strcmp(which, "cross")) {
+        ptr = 0xc0000000u - 8;
+    } else if (!strcmp(which, "wrap")) {
+        ptr = 0xfffffff0u;
+    } else if (!strcmp(which, "null")) {
+        ptr = 0;
+    } else if (!strcmp(which, "huge")) {
+        words = 0x30000000u;
+    } else {
+        printf("unknown buffer %s\n", which);
+        return 2;
+    }
+    uint32_t bytes = words * 4;
+    printf("%s into %08lx, %lu words\n", syscall, (unsigned long)ptr, (unsigned long)words);
+    /* Host to guest: the buffer in a0/a1 (bytes for SYS_READ). */
+    if (!strcmp(syscall, "random"))
+        zkjit_software(11, PREFIX "SYS_RANDOM", (void *)ptr, words, 0, 0, 0);
+    else if (!strcmp(syscall, "read"))
+        zkjit_software(12, PREFIX "SYS_READ", (void *)ptr, bytes, 0, bytes, 0);
+    else if (!strcmp(syscall, "argv"))
+        zkjit_software(4, PREFIX "SYS_ARGV", (void *)ptr, words, 0, 0, 0);
+    else if (!strcmp(syscall, "getenv"))
+        zkjit_software(5, PREFIX "SYS_GETENV", (void *)ptr, words, (uint32_t)"HOME", 4, 0);
+    else if (!strcmp(syscall, "keccak"))
+        zkjit_software(7, PREFIX "SYS_KECCAK", (void *)ptr, 50, 0, (uint32_t)user_buffer, 0);
+    /* Guest to host: the buffer in the arguments. */
+    else if (!strcmp(syscall, "write"))
+        zkjit_software(16, PREFIX "SYS_WRITE", 0, 0, 1, ptr, bytes);
+    else if (!strcmp(syscall, "log"))
+        zkjit_software(8, PREFIX "SYS_LOG", 0, 0, ptr, bytes, 0);
+    else if (!strcmp(syscall, "panic"))
+        zkjit_software(9, PREFIX "SYS_PANIC", 0, 0, ptr, bytes, 0);
+    else if (!strcmp(syscall, "getenv-name"))
+        zkjit_software(5, PREFIX "SYS_GETENV", user_buffer, 16, ptr, bytes, 0);
+    else if (!strcmp(syscall, "keccak-state"))
+        zkjit_software(7, PREFIX "SYS_KECCAK", user_buffer, 50, 0, ptr, 0);
+    else if (!strcmp(syscall, "verify"))
+        zkjit_software(15, PREFIX "SYS_VERIFY_INTEGRITY2", 0, 0, ptr, 0, 0);
+    else if (!strcmp(syscall, "name"))
+        zkjit_software(1, (const char *)ptr, 0, 0, 0, 0, 0);
+    else {
+        printf("unknown syscall %s\n", syscall);
+        return 2;
+    }
+    printf("the host took it\n");
+    return 1;
+}
