@@ -289,6 +289,7 @@ _ecall_software:
     # the name must start in user memory (the host reads no further)
     mv a0, s1
     li a1, 1
+    la a2, msg_syscall_name
     call _check_user_buffer
     li t0, SYS_LOG
     beq s0, t0, _software_no_return
@@ -305,7 +306,8 @@ _ecall_software:
     slli a1, s3, 2
     beqz t0, 1f
     li a1, -1                   # 2^30 words or more: cannot fit
-1:  call _check_user_buffer
+1:  mv a2, s1                   # named by the syscall's name
+    call _check_user_buffer
     li t0, SYS_RANDOM
     beq s0, t0, _software_random
     li t0, SYS_READ
@@ -404,9 +406,9 @@ _software_unknown:
     unimp
 
 # Returns if a1 bytes at a0 lie in user memory (or a1 is 0). Otherwise
-# reports "NAME: buffer 0x........ + 0x........ bytes is outside user
-# memory" (the syscall named at s1, or numbered s0; the buffer a0/a1) and
-# stops the machine.
+# reports "LABEL: buffer 0x........ + 0x........ bytes is outside user
+# memory" (LABEL the string at a2) and stops the machine. Every pointer a
+# user passes goes through here before the host sees it.
 _check_user_buffer:
     beqz a1, 1f
     li t0, USER_START_ADDR
@@ -420,21 +422,12 @@ _check_user_buffer:
 _bad_user_buffer:
     mv s4, a0
     mv s5, a1
+    mv s6, a2
     la a0, msg_kernel
     call _puts
-    # the syscall's name when it starts in user memory, else its number
-    li t0, USER_START_ADDR
-    bltu s1, t0, 1f
-    li t0, USER_END_ADDR
-    bgeu s1, t0, 1f
-    mv a0, s1
+    mv a0, s6
     call _puts
-    j 2f
-1:  la a0, msg_syscall
-    call _puts
-    mv a0, s0
-    call _put_dec
-2:  la a0, msg_buffer
+    la a0, msg_buffer
     call _puts
     mv a0, s4
     call _put_hex
@@ -445,6 +438,13 @@ _bad_user_buffer:
     la a0, msg_outside
     call _puts
     unimp
+
+# As _check_user_buffer, for a0 a word address (byte address / 4).
+_check_user_words:
+    srli t0, a0, 30
+    bnez t0, _bad_user_buffer
+    slli a0, a0, 2
+    j _check_user_buffer
 
 # READ(fd 0) of the two return words into the kernel; returns them in a0, a1.
 _read_return_words:
@@ -467,11 +467,33 @@ _ecall_sha:
     lw s2, U_A2(tp)             # data
     lw t1, U_A3(tp)
     lw s3, U_A4(tp)             # count
-    li t0, USER_END_ADDR
-    bgeu s0, t0, _sha_bad_pointer
-    bgeu s1, t0, _sha_bad_pointer
-    bgeu s2, t0, _sha_bad_pointer
-    bgeu t1, t0, _sha_bad_pointer
+    mv s5, t1
+    mv a0, s0
+    li a1, 32
+    la a2, msg_sha_out
+    call _check_user_buffer
+    mv a0, s1
+    li a1, 32
+    la a2, msg_sha_in
+    call _check_user_buffer
+    # the data: count whole blocks from a2, or two halves of one block
+    mv a0, s2
+    srli t0, s3, 26
+    slli a1, s3, 6
+    beqz t0, 1f
+    li a1, -1                   # 2^26 blocks or more: cannot fit
+1:  la a2, msg_sha_data
+    addi t0, s2, 32
+    bne t0, s5, 4f
+    call _check_user_buffer
+    j 5f
+4:  li a1, 32
+    call _check_user_buffer
+    mv a0, s5
+    li a1, 32
+    la a2, msg_sha_data
+    call _check_user_buffer
+5:  mv t1, s5
     addi t0, s2, 32
     beq t0, t1, 2f
     # gather the two halves into shablock
@@ -504,11 +526,6 @@ _ecall_sha:
     bnez s3, 2b
     mret
 
-_sha_bad_pointer:
-    la a0, msg_bad_sha
-    call _puts
-    unimp
-
 # The v1 BIGINT call (a 256-bit modular multiply) would need a bigint
 # program of the kernel's own: not implemented, the run stops here.
 _ecall_bigint:
@@ -537,7 +554,28 @@ _ecall_bigint2:
     mv sp, s0
     mret
 
+# POSEIDON2: a0 state (0: none), a1 input, a2 output, all word addresses;
+# a3 the block count (low 16 bits) and flags (bit 31: blocks of 16 words,
+# else 8). Each buffer must lie in user memory.
 _ecall_poseidon2:
+    lw a0, U_A0(tp)
+    beqz a0, 1f
+    li a1, 32
+    la a2, msg_p2_state
+    call _check_user_words
+1:  lw a3, U_A3(tp)
+    li t0, 0xffff
+    and a1, a3, t0
+    slli a1, a1, 5              # 32 bytes a block
+    bgez a3, 2f
+    slli a1, a1, 1              # 64 with 16-word blocks
+2:  lw a0, U_A1(tp)
+    la a2, msg_p2_input
+    call _check_user_words
+    lw a0, U_A2(tp)
+    li a1, 32
+    la a2, msg_p2_output
+    call _check_user_words
     lw a0, U_A0(tp)
     lw a1, U_A1(tp)
     lw a2, U_A2(tp)
@@ -555,9 +593,14 @@ msg_unknown_ecall:   .asciz "zkjit kernel: unknown ecall request t0 = "
 msg_unknown_syscall: .asciz "zkjit kernel: unknown software syscall number "
 msg_bad_input:       .asciz "zkjit kernel: INPUT index out of range\n"
 msg_bad_read:        .asciz "zkjit kernel: host returned more bytes than asked\n"
-msg_bad_sha:         .asciz "zkjit kernel: SHA pointer outside user memory\n"
 msg_kernel:          .asciz "zkjit kernel: "
-msg_syscall:         .asciz "software syscall "
+msg_syscall_name:    .asciz "software syscall name"
+msg_sha_out:         .asciz "SHA output state"
+msg_sha_in:          .asciz "SHA input state"
+msg_sha_data:        .asciz "SHA data"
+msg_p2_state:        .asciz "POSEIDON2 state"
+msg_p2_input:        .asciz "POSEIDON2 input"
+msg_p2_output:       .asciz "POSEIDON2 output"
 msg_buffer:          .asciz ": buffer "
 msg_plus:            .asciz " + "
 msg_outside:         .asciz " bytes is outside user memory\n"

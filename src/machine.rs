@@ -80,7 +80,15 @@ pub struct Machine {
     /// ([`crate::platform::is_user_range`]): set when a kernel runs a user
     /// program, whose buffers those are.
     pub user_buffers_only: bool,
+    /// The line the kernel is writing to the host (WRITE), and the last
+    /// whole line it wrote that starts with [`KERNEL_REPORT_PREFIX`]: the
+    /// reason it gives before it stops the machine.
+    pub(crate) kernel_line: Vec<u8>,
+    pub(crate) kernel_report: Option<String>,
 }
+
+/// How zkjit's kernel begins the line it writes before stopping the machine.
+pub const KERNEL_REPORT_PREFIX: &str = "zkjit kernel: ";
 
 /// No page: a `fetch_page` no address has.
 const NO_PAGE: u32 = u32::MAX;
@@ -101,6 +109,8 @@ impl Machine {
             fetch_page: NO_PAGE,
             segments: None,
             user_buffers_only: false,
+            kernel_line: Vec::new(),
+            kernel_report: None,
         })
     }
 
@@ -352,6 +362,14 @@ impl Machine {
                 user_mode: true,
                 reason: FaultReason::KernelHandlerStopped { kernel_pc: trap.pc },
             }),
+            // The kernel said why it stops (zkjit's kernel does, then
+            // executes an illegal instruction).
+            None if trap.cause == TrapCause::IllegalInstruction && self.kernel_report.is_some() => {
+                Stop::KernelRefused {
+                    message: self.kernel_report.clone().unwrap_or_default(),
+                    pc: trap.pc,
+                }
+            }
             None => Stop::Fault(Fault {
                 trap,
                 user_mode: false,

@@ -176,6 +176,15 @@ pub enum Stop {
         /// What was wrong.
         message: String,
     },
+    /// zkjit's kernel refused a user call (a buffer outside user memory,
+    /// an unknown syscall...) and stopped the machine, saying why.
+    #[error("the kernel refused the call: {message} (pc {pc:#010x})")]
+    KernelRefused {
+        /// The kernel's reason.
+        message: String,
+        /// Where the kernel stopped.
+        pc: u32,
+    },
     /// The cycle limit was reached before the guest halted.
     #[error("cycle limit of {limit} user cycles reached at pc {pc:#010x}")]
     CycleLimit {
@@ -233,6 +242,9 @@ impl Stop {
             Stop::GuestPanic(msg) => format!("guest panicked: {msg}{from_user}"),
             Stop::HostCall { pc, message } => {
                 format!("host call failed at pc {}{from_user}: {message}", at(*pc))
+            }
+            Stop::KernelRefused { message, pc } => {
+                format!("{message}; the kernel stopped the run at pc {}{from_user}", at(*pc))
             }
             Stop::CycleLimit { limit, pc } => format!(
                 "cycle limit of {limit} user cycles reached at pc {}",

@@ -157,7 +157,7 @@ fn a_bad_host_call_is_one_line_with_cause_pc_and_address() {
         (
             "poseidon2",
             "bad-address",
-            "(byte 0xfffffff0) runs past the end of memory",
+            "POSEIDON2 input: buffer 0xfffffff0 + 0x00000040 bytes is outside user memory",
         ),
         (
             "poseidon2",

@@ -109,6 +109,19 @@ impl Machine {
         Ok(())
     }
 
+    /// Refuses a host call's write of `len` bytes at `addr` (its `what`)
+    /// outside user memory when the call serves a user program: whatever
+    /// its kernel lets through, the host never writes the kernel's memory
+    /// for it.
+    pub(super) fn user_write(&self, what: &str, addr: u32, len: u32) -> Result<(), Stop> {
+        if self.user_buffers_only && !is_user_range(addr, len) {
+            return Err(self.host_error(format!(
+                "{what}: buffer {addr:#010x} + {len} bytes is outside user memory"
+            )));
+        }
+        Ok(())
+    }
+
     /// Loads the word at `addr` as a host call reads memory: paged in.
     pub(super) fn load_word_paged(&mut self, addr: u32) -> u32 {
         self.cycle_model.access(addr, Access::Read);

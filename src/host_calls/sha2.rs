@@ -56,6 +56,18 @@ impl Machine {
         if !k_matches {
             return Err(self.unsupported("SHA2 with round constants other than SHA-256's"));
         }
+        for (what, at, len) in [
+            ("input state", state_in, 32),
+            ("output state", state_out, 32),
+            ("data", data, 64 * count),
+        ] {
+            if at.checked_add(len).is_none() {
+                return Err(self.host_error(format!(
+                    "SHA2 {what} buffer {at:#010x} + {len} wraps around memory"
+                )));
+            }
+        }
+        self.user_write("SHA2 output state", state_out, 32)?;
         self.cycle_model.access_range(state_in, 32, Access::Read);
         self.cycle_model.access_range(state_out, 32, Access::Write);
         if count > 0 {

@@ -12,6 +12,19 @@ impl Machine {
         let len = self.reg(reg::A2);
         self.io_buffer("WRITE", ptr, len)?;
         let bytes = self.mem.slice(ptr, len).unwrap_or_default().to_vec();
+        for &byte in &bytes {
+            if byte == b'\n' {
+                let line = String::from_utf8_lossy(&self.kernel_line).into_owned();
+                self.kernel_line.clear();
+                if let Some(report) = line.strip_prefix(crate::machine::KERNEL_REPORT_PREFIX) {
+                    // Syscalls by their short names.
+                    let report = report.replace("risc0_zkvm_platform::syscall::nr::", "");
+                    self.kernel_report = Some(report);
+                }
+            } else if self.kernel_line.len() < 1024 {
+                self.kernel_line.push(byte);
+            }
+        }
         self.io
             .stderr
             .write_all(&bytes)

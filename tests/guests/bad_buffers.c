@@ -12,6 +12,17 @@
 
 static uint32_t user_buffer[64];
 
+/* The SHA user ecall: `count` blocks from `data` (contiguous halves). */
+static void sha(uint32_t out, uint32_t in, uint32_t data, uint32_t count) {
+    register uint32_t t0 __asm__("t0") = 3;
+    register uint32_t a0 __asm__("a0") = out;
+    register uint32_t a1 __asm__("a1") = in;
+    register uint32_t a2 __asm__("a2") = data;
+    register uint32_t a3 __asm__("a3") = data + 32;
+    register uint32_t a4 __asm__("a4") = count;
+    __asm__ volatile("ecall" : : "r"(t0), "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(a4) : "memory");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         printf("usage: bad_buffers SYSCALL kernel|cross|wrap|null|huge\n");
@@ -61,6 +72,19 @@ int main(int argc, char **argv) {
         zkjit_software(15, PREFIX "SYS_VERIFY_INTEGRITY2", 0, 0, ptr, 0, 0);
     else if (!strcmp(syscall, "name"))
         zkjit_software(1, (const char *)ptr, 0, 0, 0, 0, 0);
+    /* Accelerators: each of their buffers in turn. */
+    else if (!strcmp(syscall, "sha-out"))
+        sha(ptr, (uint32_t)user_buffer, (uint32_t)user_buffer, 1);
+    else if (!strcmp(syscall, "sha-in"))
+        sha((uint32_t)user_buffer, ptr, (uint32_t)user_buffer, 1);
+    else if (!strcmp(syscall, "sha-data"))
+        sha((uint32_t)user_buffer, (uint32_t)user_buffer, ptr, words / 16);
+    else if (!strcmp(syscall, "poseidon2-state"))
+        zkjit_poseidon2((uint32_t *)ptr, user_buffer, user_buffer, 1);
+    else if (!strcmp(syscall, "poseidon2-in"))
+        zkjit_poseidon2(0, (const void *)ptr, user_buffer, 2);
+    else if (!strcmp(syscall, "poseidon2-out"))
+        zkjit_poseidon2(0, user_buffer, (uint32_t *)ptr, 1);
     else {
         printf("unknown syscall %s\n", syscall);
         return 2;
