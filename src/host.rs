@@ -77,6 +77,10 @@ pub struct HostIo {
     pub assumptions_used: Vec<UsedAssumption>,
     /// SYS_KECCAK's batches, and who proves them.
     pub keccak: KeccakBatches,
+    /// The most bytes of stdout, stderr and journal the guest may write.
+    pub max_output_bytes: Option<u64>,
+    /// Bytes of stdout, stderr and journal written so far.
+    pub output_bytes: u64,
     /// SYS_PIPE pipes by file descriptor (one descriptor for both ends, as
     /// risc0-zkvm's executor allocates them): bytes written, not yet read.
     pub(crate) pipes: BTreeMap<u32, std::collections::VecDeque<u8>>,
@@ -102,6 +106,8 @@ impl HostIo {
             assumptions: Vec::new(),
             assumptions_used: Vec::new(),
             keccak: KeccakBatches::default(),
+            max_output_bytes: None,
+            output_bytes: 0,
             pipes: BTreeMap::new(),
         }
     }
@@ -146,6 +152,19 @@ impl HostIo {
             self.random_state = x;
             let value = x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
             chunk.copy_from_slice(&value[..chunk.len()]);
+        }
+    }
+
+    /// Counts `len` more bytes of output; `Err(limit)` when that passes
+    /// the output limit (nothing of them is to be written then).
+    pub(crate) fn charge_output(&mut self, len: usize) -> Result<(), u64> {
+        let total = self.output_bytes.saturating_add(len as u64);
+        match self.max_output_bytes {
+            Some(limit) if total > limit => Err(limit),
+            _ => {
+                self.output_bytes = total;
+                Ok(())
+            }
         }
     }
 

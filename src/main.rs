@@ -11,13 +11,30 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use zkjit::decoder::decode;
 use zkjit::loader::{Program, Symbols};
 use zkjit::segments::SegmentDir;
+use zkjit::session::{LimitReached, Limits};
 use zkjit::syscalls::Assumption;
-use zkjit::{load_program_file, Config, Engine, Input, Outcome, Session};
+use zkjit::{load_program_file, Config, Engine, Input, Outcome, Session, Stop};
 
 /// Exit status when zkjit itself fails (bad arguments, unreadable or malformed program).
 const EXIT_USAGE: u8 = 2;
-/// Exit status when the guest stopped without halting (fault, panic, limit...).
+/// Exit status when the guest stopped without halting (fault, panic...).
 const EXIT_GUEST_STOPPED: u8 = 1;
+/// Exit statuses of the limits of `zkjit run` (the guest's own code when
+/// it halts; these when a limit stops it).
+const EXIT_MAX_CYCLES: u8 = 3;
+const EXIT_TIMEOUT: u8 = 4;
+const EXIT_MAX_OUTPUT: u8 = 5;
+const EXIT_MAX_MEMORY: u8 = 6;
+/// 128 + SIGINT, as shells report a run ended by Ctrl-C.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// What `zkjit run --help` ends with.
+const RUN_EXIT_STATUS_HELP: &str =
+    "Exit status: the guest's exit code when it halts; 1 when it faults, \
+panics or a host call fails; 2 when zkjit cannot start the run (bad arguments, unreadable \
+program); and when a limit stops it: 3 --max-cycles, 4 --timeout, 5 --max-output, \
+6 --max-memory, 130 Ctrl-C (a second Ctrl-C ends zkjit at once). A stopped run still prints \
+its statistics so far (and writes --stats-json and --journal).";
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +69,7 @@ enum CyclesArg {
 enum Command {
     /// Run a program: a user ELF (under the built-in kernel), a RISC Zero
     /// program binary (R0BF), or with --bare a machine-mode ELF.
+    #[command(after_help = RUN_EXIT_STATUS_HELP)]
     Run(Box<RunArgs>),
     /// Print a program's image ID (hex), as the risc0 tools compute it: of
     /// an R0BF binary as it is, of a user ELF with the kernel given (risc0's
@@ -117,9 +135,20 @@ struct RunArgs {
     /// segment-N.bin files in it are deleted first).
     #[arg(long, requires = "segments")]
     force: bool,
-    /// Stop after this many user cycles.
+    /// Stop after this many user cycles (exit status 3).
     #[arg(long, value_name = "N")]
     max_cycles: Option<u64>,
+    /// Stop after this much wall-clock time (exit status 4).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds_parser)]
+    timeout: Option<std::time::Duration>,
+    /// Stop when the guest's stdout, stderr and journal together pass
+    /// this many bytes (exit status 5).
+    #[arg(long, value_name = "BYTES")]
+    max_output: Option<u64>,
+    /// Stop when zkjit's resident memory (guest pages touched, translated
+    /// code, host buffers) passes this many MiB (exit status 6).
+    #[arg(long, value_name = "MIB")]
+    max_memory: Option<u64>,
     /// Segment size for the cycle model: 2^N cycles, N from 13 to 24
     /// (default 20).
     #[arg(long, value_name = "N", value_parser = po2_parser())]
@@ -219,6 +248,12 @@ fn run(opts: RunArgs) -> Result<ExitCode> {
         user_cycles_only,
         assumptions: opts.assumptions,
         image_digests: opts.stats_json.is_some() && !user_cycles_only,
+        limits: Limits {
+            timeout: opts.timeout,
+            max_output_bytes: opts.max_output,
+            max_memory_bytes: opts.max_memory.map(|mib| mib.saturating_mul(1 << 20)),
+            interrupt: Some(interrupt::on_ctrl_c()),
+        },
     };
     let mut session = Session::new(&program, config)?;
     if let Some(dir) = &opts.segments {
@@ -270,7 +305,16 @@ fn run(opts: RunArgs) -> Result<ExitCode> {
             if !opts.quiet {
                 eprintln!("zkjit: stopped after {timing}");
             }
-            Ok(ExitCode::from(EXIT_GUEST_STOPPED))
+            Ok(ExitCode::from(match &report.outcome {
+                Outcome::Stopped(Stop::CycleLimit { .. }) => EXIT_MAX_CYCLES,
+                Outcome::Stopped(Stop::Limit { reached, .. }) => match reached {
+                    LimitReached::Timeout { .. } => EXIT_TIMEOUT,
+                    LimitReached::Output { .. } => EXIT_MAX_OUTPUT,
+                    LimitReached::Memory { .. } => EXIT_MAX_MEMORY,
+                    LimitReached::Interrupted => EXIT_INTERRUPTED,
+                },
+                _ => EXIT_GUEST_STOPPED,
+            }))
         }
     }
 }
@@ -327,4 +371,36 @@ fn print_code(out: &mut impl Write, base: u32, code: &[u8], symbols: &Symbols) -
         )?;
     }
     Ok(())
+}
+
+/// A duration in seconds, as `--timeout` takes it.
+fn seconds_parser(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{text} seconds is not a duration (it must be 0 or more)"))
+}
+
+/// Ctrl-C: the first sets a flag the run stops at (cleanly, with its
+/// statistics); the second ends the process at once.
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_sigint(_: libc::c_int) {
+        if INTERRUPTED.swap(true, Ordering::Relaxed) {
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(130) };
+        }
+    }
+
+    /// Installs the handler; the flag it sets.
+    pub fn on_ctrl_c() -> &'static AtomicBool {
+        let handler: extern "C" fn(libc::c_int) = on_sigint;
+        // SAFETY: the handler only touches an atomic and calls _exit.
+        unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
+        &INTERRUPTED
+    }
 }

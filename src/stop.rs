@@ -185,6 +185,15 @@ pub enum Stop {
         /// Where the kernel stopped.
         pc: u32,
     },
+    /// A limit of the run's other than cycles (time, output, memory, an
+    /// interrupt).
+    #[error("{reached}, at pc {pc:#010x}")]
+    Limit {
+        /// Which limit.
+        reached: crate::session::LimitReached,
+        /// Where the run was.
+        pc: u32,
+    },
     /// The cycle limit was reached before the guest halted.
     #[error("cycle limit of {limit} user cycles reached at pc {pc:#010x}")]
     CycleLimit {
@@ -254,6 +263,7 @@ impl Stop {
                 "the segment ending before pc {} holds {cycles} cycles, more than a segment of po2 {po2} can (a larger --po2 fits it)",
                 at(*pc)
             ),
+            Stop::Limit { reached, pc } => format!("{reached}, at pc {}", at(*pc)),
             Stop::Io(message) => format!("host I/O error: {message}"),
             Stop::Segments(message) => format!("segments: {message}"),
             Stop::Divergence(report) => report.clone(),

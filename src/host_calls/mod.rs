@@ -15,6 +15,7 @@ use crate::cycle_model::Access;
 use crate::machine::Machine;
 use crate::memory::GuestMemory;
 use crate::platform::{host_call, is_user_range, reg, MAX_IO_BYTES, USER_END};
+use crate::session::LimitReached;
 use crate::stop::Stop;
 use crate::syscalls::{GuestView, SyscallError};
 
@@ -77,6 +78,10 @@ impl Machine {
             SyscallError::Panic(msg) => Stop::GuestPanic(msg),
             SyscallError::Invalid(msg) => self.host_error(msg),
             SyscallError::Io(msg) => Stop::Io(msg),
+            SyscallError::OutputLimit(limit) => Stop::Limit {
+                reached: LimitReached::Output { limit },
+                pc: self.pc,
+            },
         }
     }
 

@@ -12,6 +12,12 @@ impl Machine {
         let len = self.reg(reg::A2);
         self.io_buffer("WRITE", ptr, len)?;
         let bytes = self.mem.slice(ptr, len).unwrap_or_default().to_vec();
+        if let Err(limit) = self.io.charge_output(bytes.len()) {
+            return Err(Stop::Limit {
+                reached: crate::session::LimitReached::Output { limit },
+                pc: self.pc,
+            });
+        }
         for &byte in &bytes {
             if byte == b'\n' {
                 let line = String::from_utf8_lossy(&self.kernel_line).into_owned();

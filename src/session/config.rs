@@ -81,6 +81,8 @@ pub struct Config {
     /// names the image ID and the post-state digest (needs the cycle
     /// model; [`crate::Session::on_segment`] keeps it too).
     pub image_digests: bool,
+    /// Time, output, memory and interrupt limits (none by default).
+    pub limits: super::Limits,
 }
 
 impl Config {

@@ -3,11 +3,13 @@
 //! layer over this, and so are the tests.
 
 mod config;
+mod limits;
 mod report;
 
 use std::time::Instant;
 
 pub use config::{Config, Engine, Input};
+pub use limits::{LimitReached, Limits};
 pub use report::{Outcome, Report};
 
 use crate::differential;
@@ -120,6 +122,7 @@ impl Session {
         io.args = config.args.clone();
         io.env = config.env.clone();
         io.assumptions = config.assumptions.clone();
+        io.max_output_bytes = config.limits.max_output_bytes;
         if let Some(seed) = config.random_seed {
             io.set_random_seed(seed);
         }
@@ -208,14 +211,17 @@ impl Session {
 
     /// Runs the configured engine from the machine's current state.
     fn execute(&mut self, jit_stats: &mut Option<JitStats>) -> Result<(), Stop> {
+        let slices = Slices {
+            max_cycles: self.config.max_cycles,
+            progress: self.config.progress,
+            limits: &self.config.limits,
+            started: Instant::now(),
+        };
         let max_cycles = self.config.max_cycles;
-        let progress = self.config.progress;
         if self.config.engine == Engine::Interp {
             let machine = &mut self.machine;
             let mut interpreter = Interpreter::new();
-            return run_in_slices(max_cycles, progress, machine, |m, limit| {
-                interpreter.run(m, Some(limit))
-            });
+            return slices.run(machine, |m, limit| interpreter.run(m, Some(limit)));
         }
         let diff = self.config.engine == Engine::Diff;
         let default_threshold = if diff { 1 } else { jit::DEFAULT_THRESHOLD };
@@ -232,9 +238,7 @@ impl Session {
         };
         let mut engine = JitEngine::new(options);
         let result = match &mut self.reference {
-            None => run_in_slices(max_cycles, progress, &mut self.machine, |m, limit| {
-                engine.run(m, Some(limit))
-            }),
+            None => slices.run(&mut self.machine, |m, limit| engine.run(m, Some(limit))),
             Some(reference) => {
                 let result = reference.resume().and_then(|()| {
                     differential::run(
@@ -263,28 +267,46 @@ impl Session {
     }
 }
 
-/// Runs an engine (`run(machine, limit)`) to the end, in slices of
-/// [`SLICE_CYCLES`] when a progress line is wanted, so that the line can be
-/// redrawn between slices. A slice ends exactly like a cycle limit, which
-/// leaves the machine ready to go on.
-fn run_in_slices(
+/// How an engine runs: to the cycle limit, and in slices of
+/// [`SLICE_CYCLES`] when a progress line is wanted or a limit is checked
+/// between slices.
+struct Slices<'a> {
     max_cycles: Option<u64>,
     progress: bool,
-    machine: &mut Machine,
-    mut run: impl FnMut(&mut Machine, u64) -> Result<(), Stop>,
-) -> Result<(), Stop> {
-    let limit = max_cycles.unwrap_or(u64::MAX);
-    if !progress {
-        return run(machine, limit);
-    }
-    let mut line = Progress::new();
-    let result = loop {
-        let slice_end = machine.user_cycles.saturating_add(SLICE_CYCLES).min(limit);
-        match run(machine, slice_end) {
-            Err(Stop::CycleLimit { .. }) if slice_end < limit => line.update(machine.user_cycles),
-            other => break other,
+    limits: &'a Limits,
+    started: Instant,
+}
+
+impl Slices<'_> {
+    /// Runs an engine (`run(machine, limit)`) to the end. A slice ends
+    /// exactly like a cycle limit, which leaves the machine ready to go on.
+    fn run(
+        &self,
+        machine: &mut Machine,
+        mut run: impl FnMut(&mut Machine, u64) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        let limit = self.max_cycles.unwrap_or(u64::MAX);
+        if !self.progress && !self.limits.checked_between_slices() {
+            return run(machine, limit);
         }
-    };
-    line.finish();
-    result
+        let mut line = self.progress.then(Progress::new);
+        let result = loop {
+            let slice_end = machine.user_cycles.saturating_add(SLICE_CYCLES).min(limit);
+            match run(machine, slice_end) {
+                Err(Stop::CycleLimit { .. }) if slice_end < limit => {
+                    if let Some(line) = &mut line {
+                        line.update(machine.user_cycles);
+                    }
+                    if let Err(stop) = self.limits.check(self.started, machine.pc) {
+                        break Err(stop);
+                    }
+                }
+                other => break other,
+            }
+        };
+        if let Some(line) = line {
+            line.finish();
+        }
+        result
+    }
 }

@@ -71,6 +71,8 @@ pub enum SyscallError {
     Invalid(String),
     /// Host I/O failed.
     Io(String),
+    /// The output limit (bytes) would be passed.
+    OutputLimit(u64),
 }
 
 impl SyscallError {
@@ -193,6 +195,10 @@ impl HostIo {
                 expect_no_data()?;
                 let fd = guest.user_reg(reg::A3);
                 let bytes = user_bytes(guest, reg::A4, reg::A5)?;
+                if matches!(fd, fd::STDOUT | fd::STDERR | fd::JOURNAL) {
+                    self.charge_output(bytes.len())
+                        .map_err(SyscallError::OutputLimit)?;
+                }
                 match fd {
                     fd::STDOUT => self.stdout.write_all(&bytes).map_err(io_error)?,
                     fd::STDERR => self.stderr.write_all(&bytes).map_err(io_error)?,
@@ -217,6 +223,8 @@ impl HostIo {
                 let msg = user_bytes(guest, reg::A3, reg::A4)?;
                 let prefix = format!("R0VM[{}] ", guest.user_cycles());
                 let line = [prefix.as_bytes(), &msg, b"\n"].concat();
+                self.charge_output(line.len())
+                    .map_err(SyscallError::OutputLimit)?;
                 self.stdout.write_all(&line).map_err(io_error)?;
                 Ok((0, 0))
             }

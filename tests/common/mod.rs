@@ -41,6 +41,13 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The path of committed real guest `name` (in tests/real_guests/).
+pub fn real_guest_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/real_guests")
+        .join(name)
+}
+
 /// The bytes of committed benchmark guest `name` (without `.elf`).
 pub fn bench_guest(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
