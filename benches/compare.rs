@@ -22,7 +22,7 @@ use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::host::HostIo;
 use zkjit::{Config, Engine, Outcome, Program, Session};
 
-const BENCHES: [&str; 9] = [
+const BENCHES: [&str; 12] = [
     "sha256",
     "matmul",
     "sieve",
@@ -32,6 +32,17 @@ const BENCHES: [&str; 9] = [
     "modexp",
     "bytecode",
     "secp256k1",
+    "rewrite_10k",
+    "rewrite_40k",
+    "rewrite_200k",
+];
+
+/// The benchmarks built from one source at several sizes: name, source,
+/// the macro that sets the size.
+const SIZED: [(&str, &str, &str); 3] = [
+    ("rewrite_10k", "rewrite", "-DREWRITES=10000"),
+    ("rewrite_40k", "rewrite", "-DREWRITES=40000"),
+    ("rewrite_200k", "rewrite", "-DREWRITES=200000"),
 ];
 
 /// Benchmarks that use the zkVM's accelerators, so have no native build.
@@ -68,9 +79,15 @@ fn build_native(name: &str) -> Option<PathBuf> {
     let out_dir = root().join("target/bench-native");
     std::fs::create_dir_all(&out_dir).ok()?;
     let exe = out_dir.join(name);
-    let source = root().join("benches/guests").join(format!("{name}.c"));
+    let (source, define) = match SIZED.iter().find(|(sized, _, _)| *sized == name) {
+        Some(&(_, source, define)) => (source, Some(define)),
+        None => (name, None),
+    };
+    let source = root().join("benches/guests").join(format!("{source}.c"));
     let status = Command::new("cc")
-        .args(["-O2", "-o"])
+        .args(["-O2"])
+        .args(define)
+        .arg("-o")
         .arg(&exe)
         .arg(&source)
         .status()

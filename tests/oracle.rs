@@ -332,7 +332,7 @@ fn benchmark_guests_first_three_million_cycles() {
     // The benchmarks in full take minutes in a debug build; their first
     // cycles already span hundreds of segments at po2 14.
     let names = bench_guests();
-    assert_eq!(names.len(), 9, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
     for po2 in PO2S {
         for name in &names {
             check_benchmark_guest(name, po2, Some(3_000_000), Some(2));

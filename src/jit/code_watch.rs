@@ -5,13 +5,20 @@
 //! to tell translated stores which dirty pages hold code, see
 //! `cycle_model::PAGE_DIRTY_WATCHED`) and enters it in the code cache; a
 //! store into such a word drops every translation of its code page from
-//! both.
+//! both. A page whose code is rewritten again and again stays in the
+//! interpreter ([`REWRITES_BEFORE_INTERPRETING`]): translating it anew at
+//! every rewrite would cost a compilation for each, and the memory of
+//! every translation dropped.
 
 use super::code_cache::{self, BlockSpan};
 use super::engine::JitEngine;
 use super::region::GuestBlock;
 use crate::machine::Machine;
 use crate::memory::code_page;
+
+/// Times a code page's translations may be dropped for writes to its code
+/// before its code is left to the interpreter.
+pub const REWRITES_BEFORE_INTERPRETING: u32 = 4;
 
 impl JitEngine {
     /// Makes `code`, the translation of `blocks`, the code run at their
@@ -33,11 +40,20 @@ impl JitEngine {
         self.cache.insert(span, code);
     }
 
-    /// Drops the translations of the page holding `addr`.
+    /// Drops the translations of the page holding `addr`, whose code the
+    /// guest wrote.
     pub(super) fn invalidate(&mut self, m: &mut Machine, addr: u32) {
+        if self.drop_page(m, addr) {
+            *self.page_rewrites.entry(code_page(addr)).or_insert(0) += 1;
+        }
+    }
+
+    /// Drops every translation of the page holding `addr`; whether there
+    /// were any.
+    fn drop_page(&mut self, m: &mut Machine, addr: u32) -> bool {
         let spans = self.cache.invalidate_page(addr);
         if spans.is_empty() {
-            return;
+            return false;
         }
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
@@ -51,5 +67,13 @@ impl JitEngine {
             self.entry_counts.remove(&(span.mode, span.start));
             self.stats.blocks_invalidated += 1;
         }
+        true
+    }
+
+    /// Whether the code at `pc` is rewritten too often to be translated.
+    pub(super) fn rewritten_too_often(&self, pc: u32) -> bool {
+        self.page_rewrites
+            .get(&code_page(pc))
+            .is_some_and(|&rewrites| rewrites >= REWRITES_BEFORE_INTERPRETING)
     }
 }

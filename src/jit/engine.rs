@@ -38,6 +38,9 @@ pub struct JitEngine {
     /// The inner blocks of translated loops: the loop's code and the
     /// block's index in it (see `Compiler::compile_entry`).
     pub(super) loop_entries: HashMap<(Mode, u32), (code_cache::Code, u32)>,
+    /// How often each code page's translations were dropped because the
+    /// guest wrote its code (see `code_watch`).
+    pub(super) page_rewrites: HashMap<u32, u32>,
     /// Statistics of the run so far.
     pub stats: JitStats,
 }
@@ -53,6 +56,7 @@ impl JitEngine {
             interpreter: Interpreter::new(),
             jump_caches: JumpCaches::default(),
             loop_entries: HashMap::new(),
+            page_rewrites: HashMap::new(),
             stats: JitStats::default(),
         }
     }
@@ -79,7 +83,10 @@ impl JitEngine {
             Some(code) if m.cycle_model.is_loaded(m.pc) => self.run_translated(m, code, limit)?,
             Some(_) => self.interpret_block(m, limit)?,
             None => match self.count_entry(m) {
-                true if self.translate(m) => 0,
+                Some(true) if self.translate(m) => 0,
+                // Code left to the interpreter: interpret on from there
+                // for a while, at the interpreter's own speed.
+                None if !self.options.track_pages => self.interpret_burst(m, limit)?,
                 _ => self.interpret_block(m, limit)?,
             },
         };
@@ -161,6 +168,22 @@ impl JitEngine {
                 return Ok(steps);
             }
         }
+    }
+
+    /// Interprets from code left to the interpreter (untranslatable, or
+    /// rewritten too often) for up to [`super::tiering::BURST_CYCLES`], with the plain
+    /// interpreter: no entry counting and no lookups between instructions,
+    /// which would make interpreting here slower than the interpreter
+    /// engine. Returns the cycles run.
+    fn interpret_burst(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
+        let started = m.user_cycles;
+        let end = limit.min(started.saturating_add(super::tiering::BURST_CYCLES));
+        match self.interpreter.run(m, Some(end)) {
+            Err(Stop::CycleLimit { .. }) if end < limit => {}
+            other => other?,
+        }
+        self.stats.burst_cycles += m.user_cycles - started;
+        Ok(m.user_cycles - started)
     }
 
     /// Whether the interpreter, which started in `mode`, hands back before

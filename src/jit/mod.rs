@@ -93,6 +93,11 @@ pub struct JitStats {
     pub loop_entries_compiled: u64,
     /// Blocks dropped because their code was overwritten.
     pub blocks_invalidated: u64,
+    /// Blocks left to the interpreter because their code page is
+    /// rewritten too often.
+    pub blocks_left_rewritten: u64,
+    /// Cycles interpreted in bursts from code left to the interpreter.
+    pub burst_cycles: u64,
     /// User cycles executed by translated code.
     pub translated_cycles: u64,
 }

@@ -16,16 +16,21 @@ use crate::machine::Machine;
 
 /// Marks a block start that cannot be translated.
 pub(super) const UNTRANSLATABLE: u32 = u32::MAX;
+/// Cycles the interpreter runs on its own from code that is never to be
+/// translated (see `JitEngine::interpret_burst`): short against a run,
+/// long against the switch into it.
+pub(super) const BURST_CYCLES: u64 = 20_000;
 
 impl JitEngine {
     /// Counts an entry of the block at the pc; true when it is due for translation.
-    pub(super) fn count_entry(&mut self, m: &Machine) -> bool {
+    /// `None` when the block is never to be translated.
+    pub(super) fn count_entry(&mut self, m: &Machine) -> Option<bool> {
         let count = self.entry_counts.entry((m.mode(), m.pc)).or_insert(0);
         if *count == UNTRANSLATABLE {
-            return false;
+            return None;
         }
         *count += 1;
-        *count >= self.options.threshold && m.user_cycles >= self.options.warmup_cycles
+        Some(*count >= self.options.threshold && m.user_cycles >= self.options.warmup_cycles)
     }
 
     /// Translates the block at the pc (or the loop holding it, headed
@@ -33,6 +38,11 @@ impl JitEngine {
     pub(super) fn translate(&mut self, m: &mut Machine) -> bool {
         if let Some(&(code, index)) = self.loop_entries.get(&(m.mode(), m.pc)) {
             return self.add_loop_entry(m, code, index);
+        }
+        if self.rewritten_too_often(m.pc) {
+            self.entry_counts.insert((m.mode(), m.pc), UNTRANSLATABLE);
+            self.stats.blocks_left_rewritten += 1;
+            return false;
         }
         let Some(head) = GuestBlock::discover(&m.mem, m.mode(), m.pc) else {
             self.entry_counts.insert((m.mode(), m.pc), UNTRANSLATABLE);
