@@ -206,3 +206,85 @@ fn differential_mode_agrees_across_segment_ends_and_retranslation() {
         assert_eq!(report.exit_code(), Some(0), "po2 {po2}: {:?}", report.error);
     }
 }
+
+#[test]
+fn a_full_code_arena_is_flushed_and_the_run_goes_on() {
+    use zkjit::cycle_model::{CycleModel, DEFAULT_PO2};
+    use zkjit::host::HostIo;
+    use zkjit::interpreter::Interpreter;
+    use zkjit::jit::{JitEngine, JitOptions};
+    use zkjit::Machine;
+    // sha translates dozens of functions: an arena of 16 KiB fills often.
+    let program = GuestRun::new("sha").program(KERNEL_ELF);
+    let run = |jit: Option<JitOptions>| {
+        let mut m = Machine::new(HostIo::captured()).expect("machine");
+        m.set_cycle_model(CycleModel::new(DEFAULT_PO2));
+        program.write_to(&mut m.mem);
+        let mut stats = None;
+        let result = m.resume().and_then(|()| match jit {
+            None => Interpreter::new().run(&mut m, None),
+            Some(options) => {
+                let mut engine = JitEngine::new(options);
+                let result = engine.run(&mut m, None);
+                stats = Some(engine.stats);
+                result
+            }
+        });
+        let stdout = m.io.stdout.captured().to_vec();
+        (
+            result,
+            m.user_cycles,
+            m.cycle_model.summary(m.user_cycles),
+            stdout,
+            stats,
+        )
+    };
+    let (result, cycles, summary, stdout, _) = run(None);
+    let (jit_result, jit_cycles, jit_summary, jit_stdout, stats) = run(Some(JitOptions {
+        threshold: 2,
+        code_arena_bytes: 16 << 10,
+        ..JitOptions::default()
+    }));
+    assert_eq!(
+        (jit_result, jit_cycles, jit_summary),
+        (result, cycles, summary)
+    );
+    assert_eq!(jit_stdout, stdout);
+    let stats = stats.unwrap();
+    assert!(stats.flushes > 0, "the arena never filled: {stats:?}");
+    assert!(
+        stats.entries > 0,
+        "nothing ran translated after a flush: {stats:?}"
+    );
+}
+
+#[test]
+fn code_rewritten_again_and_again_is_left_to_the_interpreter() {
+    // The rewrite benchmark's smallest size: one function rewritten 10 000
+    // times, called 300 times after each.
+    let program = zkjit::Program::from_bytes(
+        &common::bench_guest("rewrite_10k"),
+        false,
+        KERNEL_ELF,
+        false,
+    )
+    .unwrap();
+    let run = |engine| {
+        let config = Config {
+            engine,
+            capture_output: true,
+            user_cycles_only: true,
+            ..Config::default()
+        };
+        Session::new(&program, config).unwrap().run()
+    };
+    let (interp, jit) = (run(Engine::Interp), run(Engine::Jit));
+    assert_eq!(jit.outcome, interp.outcome);
+    assert_eq!(jit.user_cycles, interp.user_cycles);
+    assert_eq!(jit.stdout, interp.stdout);
+    let stats = jit.jit.unwrap();
+    // A few translations of the rewritten page, then none: not one a rewrite.
+    assert!(stats.blocks_left_rewritten >= 1, "{stats:?}");
+    assert!(stats.blocks_invalidated <= 8, "{stats:?}");
+    assert!(stats.burst_cycles * 2 > jit.user_cycles, "{stats:?}");
+}

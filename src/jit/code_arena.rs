@@ -19,7 +19,9 @@ use cranelift_jit::{BranchProtection, JITMemoryKind, JITMemoryProvider};
 use cranelift_module::{ModuleError, ModuleResult};
 
 /// Address space reserved for one engine's code (touched only as used).
-const ARENA_BYTES: usize = 128 << 20;
+pub const ARENA_BYTES: usize = 128 << 20;
+/// What `allocate` says when the arena is full (the engine then flushes it).
+pub const ARENA_FULL: &str = "the JIT's code arena is full";
 /// The host's unit of memory protection (not the guest's 1 KiB page).
 const HOST_PAGE_BYTES: usize = 4096;
 
@@ -30,6 +32,8 @@ pub struct CodeArena {
     /// The read-execute view of the same memory, when there are two.
     exec_view: Option<*mut u8>,
     used: usize,
+    /// How much of the arena may be used (at most `ARENA_BYTES`).
+    capacity: usize,
     /// With one view: pages below this offset are read-execute, the rest
     /// read-write.
     exec_end: usize,
@@ -53,12 +57,13 @@ impl CodeArena {
     /// Reserves the arena. Only on x86-64, whose instruction cache needs no
     /// flushing after code is written, through either view (elsewhere
     /// Cranelift's own provider does what the architecture needs).
-    pub fn new() -> io::Result<Self> {
+    pub fn new(capacity: usize) -> io::Result<Self> {
+        let capacity = capacity.min(ARENA_BYTES);
         if !cfg!(target_arch = "x86_64") {
             return Err(io::Error::other("the code arena is for x86-64 hosts"));
         }
         if std::env::var_os("PERF_BUILDID_DIR").is_none() {
-            match Self::double_mapped() {
+            match Self::double_mapped(capacity) {
                 Ok(arena) => return Ok(arena),
                 Err(error) => tracing::debug!(%error, "code arena mapped once"),
             }
@@ -73,12 +78,13 @@ impl CodeArena {
             base,
             exec_view: None,
             used: 0,
+            capacity,
             exec_end: 0,
         })
     }
 
     /// The arena as an anonymous file mapped read-write and read-execute.
-    fn double_mapped() -> io::Result<Self> {
+    fn double_mapped(capacity: usize) -> io::Result<Self> {
         // SAFETY: plain system calls on a file descriptor this owns.
         unsafe {
             let fd = libc::memfd_create(c"zkjit-code".as_ptr(), libc::MFD_CLOEXEC);
@@ -106,6 +112,7 @@ impl CodeArena {
                 base,
                 exec_view: Some(exec),
                 used: 0,
+                capacity,
                 exec_end: 0,
             })
         }
@@ -141,8 +148,8 @@ impl JITMemoryProvider for CodeArena {
         }
         let align = usize::try_from(align).unwrap_or(HOST_PAGE_BYTES).max(1);
         let start = self.used.div_ceil(align) * align;
-        if start + size > ARENA_BYTES {
-            return Err(io::Error::other("the JIT's code arena is full"));
+        if start + size > self.capacity {
+            return Err(io::Error::other(ARENA_FULL));
         }
         if self.exec_view.is_none() && start < self.exec_end {
             let page = start / HOST_PAGE_BYTES * HOST_PAGE_BYTES;
@@ -193,7 +200,7 @@ mod tests {
         if std::env::var_os("PERF_BUILDID_DIR").is_some() {
             return; // (under perf the arena is mapped once, on purpose)
         }
-        let mut arena = CodeArena::new().expect("an arena");
+        let mut arena = CodeArena::new(ARENA_BYTES).expect("an arena");
         let offset = arena.exec_offset();
         assert_ne!(offset, 0, "the arena is mapped twice");
         let code = [0x90u8, 0x90, 0xc3];

@@ -160,6 +160,14 @@ impl CodeCache {
             .push(span);
     }
 
+    /// An address in each code page that has translations.
+    pub fn translated_pages(&self) -> Vec<u32> {
+        self.blocks_by_page
+            .keys()
+            .map(|&page| page << crate::memory::CODE_PAGE_SHIFT)
+            .collect()
+    }
+
     /// Drops every block of the page holding `addr`; returns their spans so
     /// that their code words can be unmarked.
     pub fn invalidate_page(&mut self, addr: u32) -> Vec<BlockSpan> {

@@ -70,6 +70,20 @@ impl JitEngine {
         true
     }
 
+    /// Drops every translation and the compiler with its full code arena;
+    /// the next translation makes a new one. The run goes on (the counts
+    /// of blocks start again).
+    pub(super) fn flush(&mut self, m: &mut Machine) {
+        for page in self.cache.translated_pages() {
+            self.drop_page(m, page);
+        }
+        self.loop_entries.clear();
+        self.entry_counts.clear();
+        self.compiler = None;
+        self.stats.flushes += 1;
+        tracing::debug!("code arena full: every translation dropped");
+    }
+
     /// Whether the code at `pc` is rewritten too often to be translated.
     pub(super) fn rewritten_too_often(&self, pc: u32) -> bool {
         self.page_rewrites

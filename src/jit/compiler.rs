@@ -173,7 +173,7 @@ fn entry_stub(
 impl Compiler {
     /// A compiler for the host machine; translated code calls `page_in`
     /// when a load or store changes a page's state.
-    pub fn new(page_in: PageIn) -> Result<Self, String> {
+    pub fn new(page_in: PageIn, code_arena_bytes: usize) -> Result<Self, String> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, name: &str, value: &str| {
             flags
@@ -209,7 +209,7 @@ impl Compiler {
         // (Without the arena, Cranelift maps pages of their own for every
         // function: see `code_arena`.)
         let mut exec_offset = 0;
-        match CodeArena::new() {
+        match CodeArena::new(code_arena_bytes) {
             Ok(arena) => {
                 exec_offset = arena.exec_offset();
                 builder.memory_provider(Box::new(arena));
@@ -524,7 +524,8 @@ mod tests {
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn entry_stubs_are_copies_of_one_template() {
-        let mut compiler = Compiler::new(no_page_in).expect("a compiler for the host");
+        let mut compiler = Compiler::new(no_page_in, crate::jit::code_arena::ARENA_BYTES)
+            .expect("a compiler for the host");
         let template = compiler
             .make_stub_template()
             .expect("the placeholders are found in the stub's code");

@@ -60,6 +60,9 @@ pub struct JitOptions {
     pub traces: bool,
     /// User cycles a run executes before anything is translated.
     pub warmup_cycles: u64,
+    /// Bytes of translated code before the engine drops every translation
+    /// and starts anew (at most 128 MiB).
+    pub code_arena_bytes: usize,
 }
 
 impl Default for JitOptions {
@@ -71,6 +74,7 @@ impl Default for JitOptions {
             loops: true,
             traces: true,
             warmup_cycles: 0,
+            code_arena_bytes: code_arena::ARENA_BYTES,
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct JitStats {
     /// Blocks left to the interpreter because their code page is
     /// rewritten too often.
     pub blocks_left_rewritten: u64,
+    /// Times the code arena filled and every translation was dropped.
+    pub flushes: u64,
     /// Cycles interpreted in bursts from code left to the interpreter.
     pub burst_cycles: u64,
     /// User cycles executed by translated code.

@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use super::code_arena::ARENA_FULL;
 use super::code_cache::{self, BlockSpan};
 use super::compiler::Compiler;
 use super::engine::JitEngine;
@@ -101,7 +102,7 @@ impl JitEngine {
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {
-            Compiler::new(page_in)
+            Compiler::new(page_in, self.options.code_arena_bytes)
                 .inspect_err(|error| tracing::warn!(%error, "the JIT is unavailable; interpreting"))
         });
         let result = match compiler {
@@ -128,6 +129,10 @@ impl JitEngine {
                     "translated block"
                 );
                 true
+            }
+            Err(error) if error.contains(ARENA_FULL) => {
+                self.flush(m);
+                false
             }
             Err(error) => self.leave_to_interpreter(m, &error),
         }
@@ -163,6 +168,10 @@ impl JitEngine {
                 self.cache.insert(span, stub);
                 self.stats.loop_entries_compiled += 1;
                 true
+            }
+            Err(error) if error.contains(ARENA_FULL) => {
+                self.flush(m);
+                false
             }
             Err(error) => self.leave_to_interpreter(m, &error),
         }

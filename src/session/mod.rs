@@ -235,6 +235,7 @@ impl Session {
             track_pages: diff,
             loops: !diff,
             traces: !diff,
+            ..JitOptions::default()
         };
         let mut engine = JitEngine::new(options);
         let result = match &mut self.reference {
