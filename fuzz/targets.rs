@@ -36,7 +36,10 @@ const MAX_CYCLES: u64 = 20_000;
 fn li(rd: u32, value: u32) -> [u32; 2] {
     let hi = value.wrapping_add(0x800) >> 12;
     let lo = value & 0xfff;
-    [(hi << 12) | (rd << 7) | 0x37, (lo << 20) | (rd << 15) | (rd << 7) | 0x13]
+    [
+        (hi << 12) | (rd << 7) | 0x37,
+        (lo << 20) | (rd << 15) | (rd << 7) | 0x13,
+    ]
 }
 
 /// A whole run of a program made of `data`, under zkjit's kernel, on the
@@ -60,7 +63,11 @@ pub fn runs(data: &[u8]) {
     for (reg, i) in (10..16).zip(2..) {
         // Half the arguments point into the data page.
         let value = word(i);
-        let value = if value & 1 == 0 { DATA + (value >> 1) % 4096 } else { value };
+        let value = if value & 1 == 0 {
+            DATA + (value >> 1) % 4096
+        } else {
+            value
+        };
         setup.extend(li(reg, value));
     }
     setup.push(0x0000_0073); // ecall
