@@ -18,9 +18,10 @@ const MAX_CYCLES: u64 = 20_000_000;
 
 /// Syscalls that take a buffer from the host (the buffer in a0/a1),
 /// syscalls that give the host one (in their arguments), and each buffer of
-/// the SHA and POSEIDON2 accelerators; for fixed-size buffers, "huge" does
+/// the SHA and POSEIDON2 accelerators and a BIGINT2 program's input and
+/// output; for fixed-size buffers, "huge" does
 /// not apply.
-const SYSCALLS: [(&str, bool); 18] = [
+const SYSCALLS: [(&str, bool); 20] = [
     ("random", true),
     ("read", true),
     ("argv", true),
@@ -39,6 +40,8 @@ const SYSCALLS: [(&str, bool); 18] = [
     ("poseidon2-state", false),
     ("poseidon2-in", false),
     ("poseidon2-out", false),
+    ("bigint2-in", false),
+    ("bigint2-out", false),
 ];
 
 fn run(kernel: &[u8], engine: Engine, args: &[&str]) -> (Report, Vec<Vec<u8>>, Vec<Vec<u8>>) {
@@ -100,6 +103,7 @@ fn bad_buffers_stop_the_run_before_the_host_touches_them() {
                             "syscall name",
                             "invalid page",
                             "past the end of memory",
+                            "invalid bigint address",
                         ]
                         .iter()
                         .any(|what| error.contains(what) || stderr.contains(what));

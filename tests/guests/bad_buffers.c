@@ -11,6 +11,9 @@
 #define PREFIX "risc0_zkvm_platform::syscall::nr::"
 
 static uint32_t user_buffer[64];
+/* A modulus for the BIGINT2 cases (the arguments are 256-bit numbers). */
+static uint32_t modulus[8] = {7};
+ZKJIT_BIGINT2_BLOB(modadd_256_blob, "bibc/modadd_256.blob");
 
 /* The SHA user ecall: `count` blocks from `data` (contiguous halves). */
 static void sha(uint32_t out, uint32_t in, uint32_t data, uint32_t count) {
@@ -85,6 +88,10 @@ int main(int argc, char **argv) {
         zkjit_poseidon2(0, (const void *)ptr, user_buffer, 2);
     else if (!strcmp(syscall, "poseidon2-out"))
         zkjit_poseidon2(0, user_buffer, (uint32_t *)ptr, 1);
+    else if (!strcmp(syscall, "bigint2-in"))
+        zkjit_bigint2(modadd_256_blob, (const void *)ptr, user_buffer, modulus, user_buffer + 8);
+    else if (!strcmp(syscall, "bigint2-out"))
+        zkjit_bigint2(modadd_256_blob, user_buffer, user_buffer, modulus, (void *)ptr);
     else {
         printf("unknown syscall %s\n", syscall);
         return 2;
