@@ -356,21 +356,21 @@ impl Machine {
     /// A trap in machine mode. When the kernel was handling a user trap,
     /// the user trap is what the report is about.
     fn machine_fault(&self, trap: Trap) -> Stop {
-        match self.pending_user_trap {
-            Some(user_trap) => Stop::Fault(Fault {
+        match (self.pending_user_trap, &self.kernel_report) {
+            (Some(user_trap), _) => Stop::Fault(Fault {
                 trap: user_trap,
                 user_mode: true,
                 reason: FaultReason::KernelHandlerStopped { kernel_pc: trap.pc },
             }),
             // The kernel said why it stops (zkjit's kernel does, then
             // executes an illegal instruction).
-            None if trap.cause == TrapCause::IllegalInstruction && self.kernel_report.is_some() => {
+            (None, Some(report)) if trap.cause == TrapCause::IllegalInstruction => {
                 Stop::KernelRefused {
-                    message: self.kernel_report.clone().unwrap_or_default(),
+                    message: report.clone(),
                     pc: trap.pc,
                 }
             }
-            None => Stop::Fault(Fault {
+            (None, _) => Stop::Fault(Fault {
                 trap,
                 user_mode: false,
                 reason: FaultReason::MachineMode,

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use common::{guest_path, GuestRun};
+use common::{guest_path, text, zkjit, GuestRun};
 use risc0_zkos_v1compat::V1COMPAT_ELF;
 use zkjit::session::{LimitReached, Limits};
 use zkjit::{Config, Engine, Outcome, Program, Report, Session, Stop};
@@ -176,22 +176,15 @@ fn each_limit_has_its_exit_status_on_the_command_line() {
     let (code, stderr) = cli_loop(&[], Some(Duration::from_millis(300)));
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("zkjit: error: interrupted"), "{stderr}");
-    let out = Command::new(ZKJIT)
-        .args([
-            "run",
-            guest_path("hello").to_str().unwrap(),
-            "--max-output",
-            "3",
-        ])
-        .output()
-        .unwrap();
+    let out = zkjit(&[
+        "run",
+        guest_path("hello").to_str().unwrap(),
+        "--max-output",
+        "3",
+    ]);
     assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("output limit:"));
-    let help = Command::new(ZKJIT)
-        .args(["run", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(text(&out.stderr).contains("output limit:"));
+    let help = text(&zkjit(&["run", "--help"]).stdout);
     assert!(
         help.contains("3 --max-cycles, 4 --timeout, 5 --max-output"),
         "{help}"
@@ -217,17 +210,16 @@ fn the_same_inputs_and_seed_give_the_same_run() {
     // times), on both engines.
     let stats = std::env::temp_dir().join(format!("zkjit-seed-{}.json", std::process::id()));
     let cli = |engine: &str| {
-        let out = Command::new(ZKJIT)
-            .args([
-                "run",
-                guest_path("random_words").to_str().unwrap(),
-                "--seed",
-                "7",
-            ])
-            .args(["--engine", engine, "--stats-json", stats.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = zkjit(&[
+            "run",
+            guest_path("random_words").to_str().unwrap(),
+            "--seed",
+            "7",
+            "--engine",
+            engine,
+            "--stats-json",
+            stats.to_str().unwrap(),
+        ]);
         let mut json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
         let object = json.as_object_mut().unwrap();

@@ -114,14 +114,20 @@ impl Machine {
         Ok(())
     }
 
-    /// Refuses a host call's write of `len` bytes at `addr` (its `what`)
-    /// outside user memory when the call serves a user program: whatever
-    /// its kernel lets through, the host never writes the kernel's memory
-    /// for it.
-    pub(super) fn user_write(&self, what: &str, addr: u32, len: u32) -> Result<(), Stop> {
+    /// Refuses host call `call`'s write of `len` bytes at `addr` (its
+    /// `what`) outside user memory when the call serves a user program:
+    /// whatever its kernel lets through, the host never writes the
+    /// kernel's memory for it.
+    pub(super) fn user_write(
+        &self,
+        call: &str,
+        what: &str,
+        addr: u32,
+        len: u32,
+    ) -> Result<(), Stop> {
         if self.user_buffers_only && !is_user_range(addr, len) {
             return Err(self.host_error(format!(
-                "{what}: buffer {addr:#010x} + {len} bytes is outside user memory"
+                "{call} {what}: buffer {addr:#010x} + {len} bytes is outside user memory"
             )));
         }
         Ok(())

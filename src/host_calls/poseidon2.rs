@@ -119,7 +119,7 @@ impl Machine {
         what: &str,
     ) -> Result<(), Stop> {
         let addr = self.poseidon2_word(base, index, what)?;
-        self.user_write(&format!("POSEIDON2 {what}"), addr, 4)?;
+        self.user_write("POSEIDON2", what, addr, 4)?;
         self.store_word_paged(addr, value);
         Ok(())
     }

@@ -21,7 +21,7 @@ impl Machine {
         if fd != 0 && self.user_buffers_only && !is_user_range(ptr, len) {
             let name = self.mem.c_string(fd, 256).unwrap_or_default();
             let name = String::from_utf8_lossy(name);
-            let name = name.rsplit("::").next().unwrap_or_default();
+            let name = crate::syscalls::short_name(&name);
             return Err(self.host_error(format!(
                 "{name}: buffer {ptr:#010x} + {len} bytes is outside user memory"
             )));

@@ -67,7 +67,7 @@ impl Machine {
                 )));
             }
         }
-        self.user_write("SHA2 output state", state_out, 32)?;
+        self.user_write("SHA2", "output state", state_out, 32)?;
         self.cycle_model.access_range(state_in, 32, Access::Read);
         self.cycle_model.access_range(state_out, 32, Access::Write);
         if count > 0 {

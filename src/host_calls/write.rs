@@ -3,6 +3,7 @@
 use crate::machine::Machine;
 use crate::platform::reg;
 use crate::stop::Stop;
+use crate::syscalls::{SyscallError, NAME_PREFIX};
 
 impl Machine {
     /// WRITE: a0 = fd, a1 = buffer, a2 = length; kernel diagnostics, shown
@@ -13,10 +14,7 @@ impl Machine {
         self.io_buffer("WRITE", ptr, len)?;
         let bytes = self.mem.slice(ptr, len).unwrap_or_default().to_vec();
         if let Err(limit) = self.io.charge_output(bytes.len()) {
-            return Err(Stop::Limit {
-                reached: crate::session::LimitReached::Output { limit },
-                pc: self.pc,
-            });
+            return Err(self.syscall_stop(SyscallError::OutputLimit(limit)));
         }
         for &byte in &bytes {
             if byte == b'\n' {
@@ -24,7 +22,7 @@ impl Machine {
                 self.kernel_line.clear();
                 if let Some(report) = line.strip_prefix(crate::machine::KERNEL_REPORT_PREFIX) {
                     // Syscalls by their short names.
-                    let report = report.replace("risc0_zkvm_platform::syscall::nr::", "");
+                    let report = report.replace(NAME_PREFIX, "");
                     self.kernel_report = Some(report);
                 }
             } else if self.kernel_line.len() < 1024 {

@@ -11,6 +11,7 @@ use risc0_zkp::core::digest::Digest;
 use risc0_zkp::core::hash::hash_suite_from_name;
 use risc0_zkp::core::hash::sha::{cpu::Impl as Sha256Impl, Sha256};
 
+use super::digests::{from_proto, to_bytes};
 use super::execute::asset_bytes;
 use super::protos::{api, base, core as pb};
 use crate::syscalls::Assumption;
@@ -26,8 +27,8 @@ pub fn from_receipts(receipts: Vec<api::AssumptionReceipt>) -> Result<Vec<Assump
                 let assumption = pb::Assumption::decode(bytes.as_slice())
                     .context("malformed assumption from the client")?;
                 Ok(Assumption {
-                    claim: to_bytes(&digest(assumption.claim, "Assumption.claim")?),
-                    control_root: to_bytes(&digest(
+                    claim: to_bytes(&from_proto(assumption.claim, "Assumption.claim")?),
+                    control_root: to_bytes(&from_proto(
                         assumption.control_root,
                         "Assumption.control_root",
                     )?),
@@ -62,10 +63,10 @@ fn proven(receipt: pb::InnerReceipt) -> Result<Assumption> {
             let proof = succinct.control_inclusion_proof.ok_or_else(|| {
                 anyhow!("malformed receipt: SuccinctReceipt.control_inclusion_proof is missing")
             })?;
-            let mut root = digest(succinct.control_id, "SuccinctReceipt.control_id")?;
+            let mut root = from_proto(succinct.control_id, "SuccinctReceipt.control_id")?;
             let mut index = proof.index;
             for sibling in proof.digests {
-                let sibling = digest(Some(sibling), "MerkleProof.digests")?;
+                let sibling = from_proto(Some(sibling), "MerkleProof.digests")?;
                 root = if index & 1 == 0 {
                     *suite.hashfn.hash_pair(&root, &sibling)
                 } else {
@@ -93,7 +94,7 @@ fn proven(receipt: pb::InnerReceipt) -> Result<Assumption> {
 /// type is not known to the protocol).
 fn pruned_claim(claim: Option<pb::MaybePruned>, what: &str) -> Result<Digest> {
     match claim.and_then(|claim| claim.kind) {
-        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => digest(Some(pruned), what),
+        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => from_proto(Some(pruned), what),
         Some(pb::maybe_pruned::Kind::Value(_)) => {
             bail!("malformed receipt: {what} of an assumption must be pruned")
         }
@@ -132,7 +133,7 @@ fn composite_claim(composite: &pb::CompositeReceipt) -> Result<Digest> {
     };
     let input = match first.input.as_ref().and_then(|input| input.kind.as_ref()) {
         None => Digest::ZERO,
-        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => digest(Some(pruned.clone()), "input")?,
+        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => from_proto(Some(pruned.clone()), "input")?,
         Some(pb::maybe_pruned::Kind::Value(_)) => {
             bail!("malformed receipt: a claim's input cannot have a value")
         }
@@ -156,7 +157,7 @@ fn journal_digest(journal: Option<pb::MaybePruned>) -> Result<Digest> {
             let journal = Vec::<u8>::decode(bytes.as_slice()).context("malformed journal")?;
             Ok(*Sha256Impl::hash_bytes(&journal))
         }
-        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => digest(Some(pruned), "Output.journal"),
+        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => from_proto(Some(pruned), "Output.journal"),
         None => bail!("malformed receipt: Output.journal is missing"),
     }
 }
@@ -168,11 +169,13 @@ fn system_state_digest(state: Option<&pb::MaybePruned>) -> Result<Digest> {
                 pb::SystemState::decode(bytes.as_slice()).context("malformed system state")?;
             Ok(SystemState {
                 pc: state.pc,
-                merkle_root: digest(state.merkle_root, "SystemState.merkle_root")?,
+                merkle_root: from_proto(state.merkle_root, "SystemState.merkle_root")?,
             }
             .digest::<Sha256Impl>())
         }
-        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => digest(Some(pruned.clone()), "SystemState"),
+        Some(pb::maybe_pruned::Kind::Pruned(pruned)) => {
+            from_proto(Some(pruned.clone()), "SystemState")
+        }
         None => bail!("malformed receipt: a claim's system state is missing"),
     }
 }
@@ -187,15 +190,4 @@ fn exit_pair(exit_code: Option<&base::ExitCode>) -> Result<(u32, u32)> {
         Some(Kind::SessionLimit(())) => (2, 2),
         None => bail!("malformed receipt: a claim's exit code is missing"),
     })
-}
-
-/// A digest the client sent.
-pub fn digest(digest: Option<base::Digest>, what: &str) -> Result<Digest> {
-    let words = digest.map(|d| d.words).unwrap_or_default();
-    Digest::try_from(words.as_slice())
-        .map_err(|_| anyhow!("malformed message: {what} is not a digest of 8 words"))
-}
-
-fn to_bytes(digest: &Digest) -> [u8; 32] {
-    digest.as_bytes().try_into().expect("a digest is 32 bytes")
 }

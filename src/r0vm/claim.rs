@@ -11,6 +11,7 @@ use risc0_zkp::core::digest::Digest;
 use risc0_zkp::core::hash::sha::cpu::Impl as Sha256Impl;
 use serde::Serialize;
 
+use super::digests::{to_bytes, to_proto};
 use super::protos::{base, core as pb};
 use crate::machine::{Halt, HaltKind};
 use crate::segments::Segment;
@@ -46,12 +47,6 @@ impl ExitCode {
     }
 }
 
-fn digest(digest: &Digest) -> base::Digest {
-    base::Digest {
-        words: digest.as_words().to_vec(),
-    }
-}
-
 fn value(message: &impl Message) -> pb::MaybePruned {
     pb::MaybePruned {
         kind: Some(pb::maybe_pruned::Kind::Value(message.encode_to_vec())),
@@ -61,7 +56,7 @@ fn value(message: &impl Message) -> pb::MaybePruned {
 fn system_state(merkle_root: &Digest) -> pb::MaybePruned {
     value(&pb::SystemState {
         pc: 0,
-        merkle_root: Some(digest(merkle_root)),
+        merkle_root: Some(to_proto(merkle_root)),
     })
 }
 
@@ -91,8 +86,8 @@ pub fn receipt_claim(
                     .iter()
                     .map(|assumption| {
                         value(&pb::Assumption {
-                            claim: Some(digest(&Digest::from(assumption.claim))),
-                            control_root: Some(digest(&Digest::from(assumption.control_root))),
+                            claim: Some(to_proto(&Digest::from(assumption.claim))),
+                            control_root: Some(to_proto(&Digest::from(assumption.control_root))),
                         })
                     })
                     .collect(),
@@ -105,7 +100,7 @@ pub fn receipt_claim(
         exit_code: Some(exit_code.to_proto()),
         // The input digest: zero, as the executor is given none.
         input: Some(pb::MaybePruned {
-            kind: Some(pb::maybe_pruned::Kind::Pruned(digest(&Digest::ZERO))),
+            kind: Some(pb::maybe_pruned::Kind::Pruned(to_proto(&Digest::ZERO))),
         }),
         output,
     }
@@ -184,10 +179,6 @@ fn assumption_digest(assumption: &Assumption) -> Digest {
         ],
         &[],
     )
-}
-
-fn to_bytes(digest: &Digest) -> [u8; 32] {
-    digest.as_bytes().try_into().expect("a digest is 32 bytes")
 }
 
 /// `MaybePruned<T>` as risc0-zkvm serialises it.

@@ -4,7 +4,10 @@
 
 use std::io;
 
+use risc0_zkp::core::digest::Digest;
+
 use super::connection::SharedConnection;
+use super::digests::to_proto;
 use super::protos::api;
 use crate::syscalls::{KeccakProofRequest, KeccakProver, SliceHandler};
 
@@ -97,12 +100,7 @@ pub fn client_host_function(name: String, connection: SharedConnection) -> Slice
 /// waits for its answer.
 pub fn client_keccak_prover(connection: SharedConnection) -> KeccakProver {
     Box::new(move |request: KeccakProofRequest| {
-        let digest = |bytes: [u8; 32]| super::protos::base::Digest {
-            words: bytes
-                .chunks_exact(4)
-                .map(|word| u32::from_le_bytes(word.try_into().expect("4 bytes")))
-                .collect(),
-        };
+        let digest = |bytes: [u8; 32]| to_proto(&Digest::from(bytes));
         let input = request
             .inputs
             .iter()

@@ -14,6 +14,7 @@
 mod assumptions;
 mod claim;
 mod connection;
+mod digests;
 mod execute;
 mod forward;
 mod io_proxy;

@@ -19,7 +19,12 @@ use crate::host::HostIo;
 use crate::platform::{reg, MAX_IO_BYTES};
 
 /// The prefix of every syscall name of risc0_zkvm_platform.
-const NAME_PREFIX: &str = "risc0_zkvm_platform::syscall::nr::";
+pub(crate) const NAME_PREFIX: &str = "risc0_zkvm_platform::syscall::nr::";
+
+/// A syscall's name without risc0_zkvm_platform's prefix (`SYS_READ`).
+pub(crate) fn short_name(name: &str) -> &str {
+    name.strip_prefix(NAME_PREFIX).unwrap_or(name)
+}
 /// Longest syscall name zkjit reads before giving up.
 const MAX_NAME_BYTES: u32 = 256;
 /// Descriptors end here, as in risc0-zkvm's executor.
@@ -131,7 +136,7 @@ impl HostIo {
         let mut to_guest = vec![0u8; buf.len().div_ceil(4) * 4];
         self.syscall_return = self
             .software_syscall(guest, &name, &mut to_guest)
-            .map_err(|e| e.in_syscall(name.strip_prefix(NAME_PREFIX).unwrap_or(&name)))?;
+            .map_err(|e| e.in_syscall(short_name(&name)))?;
         buf.copy_from_slice(&to_guest[..buf.len()]);
         Ok(buf.len() as u32)
     }
@@ -147,7 +152,7 @@ impl HostIo {
         if self.slice_io.contains_key(name) {
             return self.sys_slice_io(name, guest, to_guest);
         }
-        let short = name.strip_prefix(NAME_PREFIX).unwrap_or(name);
+        let short = short_name(name);
         let expect_no_data = || {
             if to_guest.is_empty() {
                 Ok(())
