@@ -122,8 +122,17 @@ pub fn execute(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
             // which lands in the x0 sink (memory images show it).
             return jump(m, target, Some((0, 0)));
         }
-        Jal => return jump(m, pc.wrapping_add(imm), Some((insn.rd, next))),
-        Jalr => return jump(m, rs1.wrapping_add(imm) & !1, Some((insn.rd, next))),
+        Jal | Jalr => {
+            let target = match insn.op {
+                Jal => pc.wrapping_add(imm),
+                _ => rs1.wrapping_add(imm) & !1,
+            };
+            jump(m, target, Some((insn.rd, next)))?;
+            if target.is_multiple_of(4) {
+                m.jumped(pc, insn);
+            }
+            return Ok(());
+        }
         Ecall => return m.ecall(),
         Mret => return m.mret(),
         Ebreak => return m.raise(TrapCause::Breakpoint, pc),

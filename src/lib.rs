@@ -24,6 +24,7 @@ pub mod machine;
 pub mod memory;
 pub mod mode;
 pub mod platform;
+pub mod profile;
 pub mod progress;
 pub mod r0vm;
 pub mod segments;

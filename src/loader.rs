@@ -268,6 +268,8 @@ impl ElfImage {
                     s.st_type(),
                     sym::STT_FUNC | sym::STT_OBJECT | sym::STT_NOTYPE
                 ) && s.st_value != 0
+                    // (Absolute symbols are constants, not addresses.)
+                    && s.st_shndx != goblin::elf::section_header::SHN_ABS as usize
             })
             .filter_map(|s| {
                 let name = elf.strtab.get_at(s.st_name)?;
@@ -457,20 +459,26 @@ impl Symbols {
     /// Names `addr` as `symbol` or `symbol+0xoffset`, when a symbol covers it
     /// (or, for symbols of unknown size, precedes it within 64 KiB).
     pub fn lookup(&self, addr: u32) -> Option<String> {
+        let s = self.covering(addr)?;
+        let offset = addr - s.addr;
+        Some(if offset == 0 {
+            s.name.clone()
+        } else {
+            format!("{}+{offset:#x}", s.name)
+        })
+    }
+
+    /// The symbol that covers `addr` (or, for symbols of unknown size,
+    /// precedes it within 64 KiB).
+    pub fn covering(&self, addr: u32) -> Option<&Symbol> {
         let idx = self.0.partition_point(|s| s.addr <= addr);
-        let s = self.0[..idx].iter().rev().find(|s| {
+        self.0[..idx].iter().rev().find(|s| {
             let offset = addr - s.addr;
             if s.size > 0 {
                 offset < s.size
             } else {
                 offset < 0x1_0000
             }
-        })?;
-        let offset = addr - s.addr;
-        Some(if offset == 0 {
-            s.name.clone()
-        } else {
-            format!("{}+{offset:#x}", s.name)
         })
     }
 

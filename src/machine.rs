@@ -5,10 +5,12 @@
 use serde::Serialize;
 
 use crate::cycle_model::{Access, CycleModel};
+use crate::decoder::Instruction;
 use crate::host::HostIo;
 use crate::memory::GuestMemory;
 use crate::mode::Mode;
 use crate::platform::*;
+use crate::profile::Profiler;
 use crate::segments::{ImageDigests, SegmentEnd, SegmentRecorder, SegmentSink, TerminateState};
 use crate::stop::{Fault, FaultReason, Stop, Trap, TrapCause};
 
@@ -85,6 +87,9 @@ pub struct Machine {
     /// reason it gives before it stops the machine.
     pub(crate) kernel_line: Vec<u8>,
     pub(crate) kernel_report: Option<String>,
+    /// Follows the call stack and counts cycles per stack, when the run
+    /// is profiled.
+    pub profiler: Option<Box<Profiler>>,
 }
 
 /// How zkjit's kernel begins the line it writes before stopping the machine.
@@ -111,6 +116,7 @@ impl Machine {
             user_buffers_only: false,
             kernel_line: Vec::new(),
             kernel_report: None,
+            profiler: None,
         })
     }
 
@@ -122,6 +128,11 @@ impl Machine {
         }
         model.follow_code_pages(self.mem.code_page_flags());
         self.cycle_model = model;
+    }
+
+    /// Where [`Machine::resume`] starts execution (SUSPEND_PC).
+    pub fn start_pc(&self) -> u32 {
+        self.mem.load_u32(SUSPEND_PC_ADDR)
     }
 
     /// Starts execution where SUSPEND_PC and SUSPEND_MODE say, and writes the
@@ -384,6 +395,27 @@ impl Machine {
         self.mem.store_u32(MEPC_ADDR, self.pc);
         self.pc = handler;
         self.set_mode(Mode::Machine);
+        if let Some(profiler) = &mut self.profiler {
+            let paging = self.cycle_model.paging_cycles_total();
+            profiler.entered_kernel(handler, self.user_cycles, paging);
+        }
+    }
+
+    /// The JAL or JALR `insn` at `pc` has jumped to the pc: a call or a
+    /// return, for the profiler. Every engine reports each one here.
+    #[inline(always)]
+    pub fn jumped(&mut self, pc: u32, insn: &Instruction) {
+        if self.profiler.is_some() {
+            self.profile_jump(pc, insn);
+        }
+    }
+
+    #[cold]
+    fn profile_jump(&mut self, pc: u32, insn: &Instruction) {
+        let paging = self.cycle_model.paging_cycles_total();
+        if let Some(profiler) = &mut self.profiler {
+            profiler.jumped(pc, insn, self.pc, self.user_cycles, paging);
+        }
     }
 
     /// ECALL: a host call in machine mode, a kernel entry in user mode.
@@ -435,6 +467,10 @@ impl Machine {
         self.set_mode(Mode::User);
         self.pending_user_trap = None;
         self.user_cycles += 1;
+        if let Some(profiler) = &mut self.profiler {
+            let paging = self.cycle_model.paging_cycles_total();
+            profiler.left_kernel(self.pc, self.user_cycles, paging);
+        }
         Ok(())
     }
 

@@ -167,6 +167,17 @@ struct RunArgs {
     /// Seed for SYS_RANDOM (default: from the clock).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Write a cycle profile (gzipped pprof protobuf: `pprof`, speedscope)
+    /// of user and paging cycles per call stack of guest functions.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Write the cycle profile as a flame graph (SVG), paging cycles as
+    /// `[paging]` frames.
+    #[arg(long, value_name = "FILE.svg")]
+    flamegraph: Option<PathBuf>,
+    /// Profile the run and print the functions that took the most cycles.
+    #[arg(short, long)]
+    verbose: bool,
     /// Print no summary line.
     #[arg(short, long)]
     quiet: bool,
@@ -221,7 +232,7 @@ fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
-fn run(opts: RunArgs) -> Result<ExitCode> {
+fn run(mut opts: RunArgs) -> Result<ExitCode> {
     let user_cycles_only = opts.cycles == CyclesArg::User;
     if user_cycles_only && opts.po2.is_some() {
         bail!("--po2 sizes segments, which --cycles user does not count");
@@ -237,16 +248,16 @@ fn run(opts: RunArgs) -> Result<ExitCode> {
             EngineArg::Diff => Engine::Diff,
         },
         max_cycles: opts.max_cycles,
-        args: opts.args,
+        args: std::mem::take(&mut opts.args),
         env: parse_env(&opts.env)?,
-        input: opts.input.map_or(Input::Stdin, Input::File),
+        input: opts.input.take().map_or(Input::Stdin, Input::File),
         capture_output: false,
         random_seed: opts.seed,
         jit_threshold: opts.jit_threshold,
         progress: !opts.quiet && std::io::stderr().is_terminal(),
         po2: opts.po2,
         user_cycles_only,
-        assumptions: opts.assumptions,
+        assumptions: std::mem::take(&mut opts.assumptions),
         image_digests: opts.stats_json.is_some() && !user_cycles_only,
         limits: Limits {
             timeout: opts.timeout,
@@ -254,6 +265,7 @@ fn run(opts: RunArgs) -> Result<ExitCode> {
             max_memory_bytes: opts.max_memory.map(|mib| mib.saturating_mul(1 << 20)),
             interrupt: Some(interrupt::on_ctrl_c()),
         },
+        profile: opts.profile.is_some() || opts.flamegraph.is_some() || opts.verbose,
     };
     let mut session = Session::new(&program, config)?;
     if let Some(dir) = &opts.segments {
@@ -263,6 +275,9 @@ fn run(opts: RunArgs) -> Result<ExitCode> {
     if let Some(file) = &opts.journal {
         std::fs::write(file, &report.journal)
             .with_context(|| format!("cannot write journal {}", file.display()))?;
+    }
+    if let Some(profile) = &report.profile {
+        write_profile(&opts, profile)?;
     }
     if let Some(file) = &opts.stats_json {
         let json = serde_json::to_string_pretty(&report)?;
@@ -317,6 +332,32 @@ fn run(opts: RunArgs) -> Result<ExitCode> {
             }))
         }
     }
+}
+
+/// Functions `--verbose` lists.
+const TOP_FUNCTIONS: usize = 20;
+
+/// Writes what `--profile`, `--flamegraph` and `--verbose` ask for.
+fn write_profile(opts: &RunArgs, profile: &zkjit::profile::Profile) -> Result<()> {
+    let name = opts.program.display().to_string();
+    if let Some(file) = &opts.profile {
+        std::fs::write(file, profile.to_pprof(&name)?)
+            .with_context(|| format!("cannot write profile {}", file.display()))?;
+    }
+    if let Some(file) = &opts.flamegraph {
+        let title = format!("{name}: {} user cycles", profile.cycles);
+        std::fs::write(file, profile.flame_graph(&title)?)
+            .with_context(|| format!("cannot write flame graph {}", file.display()))?;
+    }
+    if opts.verbose {
+        eprint!(
+            "zkjit: cycles by function ({} user, {} paging):\n{}",
+            profile.cycles,
+            profile.paging_cycles,
+            profile.summary(TOP_FUNCTIONS)
+        );
+    }
+    Ok(())
 }
 
 fn print_image_id(path: &Path, bare: bool, kernel: Option<&Path>) -> Result<()> {

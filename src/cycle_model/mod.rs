@@ -95,6 +95,8 @@ pub struct CycleModel {
     segment_start: u64,
     /// Paging cycles of the current segment.
     paging: u32,
+    /// Paging cycles of the segments before it.
+    paging_before: u64,
     /// `segment_cycle_limit()`, kept up to date as paging grows, so the
     /// check before every instruction is one compare.
     full_at: u64,
@@ -117,6 +119,7 @@ impl CycleModel {
             write_min: 0,
             segment_start: 0,
             paging: 0,
+            paging_before: 0,
             full_at: u64::MAX,
             finished: Vec::new(),
         }

@@ -138,8 +138,14 @@ impl CycleModel {
         (self.segment_start as i64 + headroom).max(0) as u64
     }
 
+    /// Paging cycles of the run so far, over all segments.
+    pub fn paging_cycles_total(&self) -> u64 {
+        self.paging_before + u64::from(self.paging)
+    }
+
     /// Ends the current segment (full size) and starts the next one.
     pub fn split(&mut self, user_cycles: u64) {
+        self.paging_before += u64::from(self.paging);
         self.finished.push(SegmentCycles::new(
             self.po2,
             self.segment_user_cycles(user_cycles),

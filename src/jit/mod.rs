@@ -63,6 +63,10 @@ pub struct JitOptions {
     /// Bytes of translated code before the engine drops every translation
     /// and starts anew (at most 128 MiB).
     pub code_arena_bytes: usize,
+    /// The run is profiled: calls and returns (see
+    /// `profile::call_stack::stack_op`) are left to the interpreter, which
+    /// tells the profiler of each; translations are otherwise the same.
+    pub profiling: bool,
 }
 
 impl Default for JitOptions {
@@ -75,6 +79,7 @@ impl Default for JitOptions {
             traces: true,
             warmup_cycles: 0,
             code_arena_bytes: code_arena::ARENA_BYTES,
+            profiling: false,
         }
     }
 }

@@ -14,6 +14,7 @@ use super::runtime::{note_store, page_in};
 use super::translate::Env;
 use crate::decoder::Opcode;
 use crate::machine::Machine;
+use crate::profile::call_stack::stack_op;
 
 /// Marks a block start that cannot be translated.
 pub(super) const UNTRANSLATABLE: u32 = u32::MAX;
@@ -70,6 +71,17 @@ impl JitEngine {
         } else {
             blocks
         };
+        // A profiled run leaves calls and returns to the interpreter: a
+        // trace ends at the first.
+        let mut blocks = blocks;
+        if self.options.profiling && shape == Shape::Trace {
+            if let Some(at) = blocks
+                .iter()
+                .position(|b| b.insns.last().and_then(stack_op).is_some())
+            {
+                blocks.truncate(at + 1);
+            }
+        }
         // (Only a trace's last block can end in a JALR.)
         let ends_in_jalr =
             blocks[blocks.len() - 1].insns.last().map(|i| i.op) == Some(Opcode::Jalr);
@@ -98,7 +110,9 @@ impl JitEngine {
                 .enabled()
                 .then(|| m.cycle_model.user_page_states_ptr() as i64),
             successor_slots,
-            jump_cache: (ends_in_jalr && self.options.chain).then(|| self.jump_caches.add()),
+            jump_cache: (ends_in_jalr && self.options.chain && !self.options.profiling)
+                .then(|| self.jump_caches.add()),
+            leave_calls_and_returns: self.options.profiling,
         };
         let started = Instant::now();
         let compiler = self.compiler.get_or_insert_with(|| {

@@ -83,6 +83,10 @@ pub struct Config {
     pub image_digests: bool,
     /// Time, output, memory and interrupt limits (none by default).
     pub limits: super::Limits,
+    /// Profile the run: user and paging cycles per call stack of guest
+    /// functions, in [`crate::Report::profile`] (not with the
+    /// differential engine).
+    pub profile: bool,
 }
 
 impl Config {

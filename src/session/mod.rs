@@ -18,6 +18,7 @@ use crate::interpreter::Interpreter;
 use crate::jit::{self, JitEngine, JitOptions, JitStats};
 use crate::loader::{Program, Symbols};
 use crate::machine::Machine;
+use crate::profile::Profiler;
 use crate::progress::{Progress, SLICE_CYCLES};
 use crate::segments::{Segment, SegmentSink};
 use crate::stop::Stop;
@@ -67,6 +68,13 @@ impl Session {
                 Ok(reference)
             })
             .transpose()?;
+        if config.profile {
+            if diff {
+                anyhow::bail!("profiling needs the jit or the interp engine, not diff");
+            }
+            let symbols = program.symbols();
+            machine.profiler = Some(Box::new(Profiler::new(symbols, machine.start_pc())));
+        }
         let mut session = Self {
             machine,
             reference,
@@ -168,6 +176,10 @@ impl Session {
             }
         };
         let wall_seconds = start.elapsed().as_secs_f64();
+        let profile = self.machine.profiler.take().map(|profiler| {
+            let paging = self.machine.cycle_model.paging_cycles_total();
+            profiler.finish(self.machine.user_cycles, paging)
+        });
         let outcome = match result {
             Ok(()) => Outcome::Halted(self.machine.halt.expect("a run without a stop has halted")),
             Err(stop) => Outcome::Stopped(stop),
@@ -206,6 +218,7 @@ impl Session {
             stderr,
             error,
             jit: jit_stats,
+            profile,
         }
     }
 
@@ -235,6 +248,7 @@ impl Session {
             track_pages: diff,
             loops: !diff,
             traces: !diff,
+            profiling: self.config.profile,
             ..JitOptions::default()
         };
         let mut engine = JitEngine::new(options);

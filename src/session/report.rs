@@ -51,6 +51,9 @@ pub struct Report {
     pub error: Option<String>,
     /// What the JIT did (JIT engine only).
     pub jit: Option<JitStats>,
+    /// Cycles per call stack, when the run was profiled
+    /// ([`crate::Config::profile`]).
+    pub profile: Option<crate::profile::Profile>,
 }
 
 impl Report {

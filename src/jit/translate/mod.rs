@@ -35,6 +35,7 @@ use crate::cycle_model::Access;
 use crate::decoder::Opcode;
 use crate::mode::Mode;
 use crate::platform::PAGE_BYTES;
+use crate::profile::call_stack::stack_op;
 use access_checks::PageOf;
 
 /// Loops of at least this many instructions check the cycle limit on the
@@ -84,6 +85,8 @@ pub struct Env {
     /// empties the caches when a segment starts, so that a hit needs no
     /// page check.
     pub jump_cache: Option<i64>,
+    /// Leave calls and returns to the interpreter (the run is profiled).
+    pub leave_calls_and_returns: bool,
 }
 
 const NO_ARGS: &[BlockArg] = &[];
@@ -371,6 +374,9 @@ impl Translator<'_, '_> {
                 Sb | Sh | Sw => self.store(insn, pc, k),
                 Fence => {}
                 Beq | Bne | Blt | Bge | Bltu | Bgeu => return self.branch(insn, pc, k),
+                Jal | Jalr if self.env.leave_calls_and_returns && stack_op(insn).is_some() => {
+                    return self.exit_here(Exit::Interpret, pc, k)
+                }
                 Jal => return self.jal(insn, pc, k),
                 Jalr => return self.jalr(insn, pc, k),
                 Ecall | Mret | Ebreak => return self.exit_here(Exit::Interpret, pc, k),
