@@ -135,7 +135,7 @@ pub fn execute(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
         }
         Ecall => return m.ecall(),
         Mret => return m.mret(),
-        Ebreak => return m.raise(TrapCause::Breakpoint, pc),
+        Ebreak => return m.ebreak(),
         Illegal => return m.raise(TrapCause::IllegalInstruction, insn.word),
         Fence => {
             m.pc = next;

@@ -14,6 +14,7 @@
 pub mod cycle_model;
 pub mod decoder;
 pub mod differential;
+pub mod gdb;
 pub mod host;
 pub mod host_calls;
 pub mod image_id;

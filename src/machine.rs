@@ -2,6 +2,8 @@
 //! access checks, traps, user ECALL and MRET. Host calls (machine ECALL)
 //! live in `host_calls.rs`.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use crate::cycle_model::{Access, CycleModel};
@@ -90,6 +92,10 @@ pub struct Machine {
     /// Follows the call stack and counts cycles per stack, when the run
     /// is profiled.
     pub profiler: Option<Box<Profiler>>,
+    /// Where a debugger wrote an EBREAK over an instruction: executing one
+    /// there stops the run with [`Stop::DebuggerBreakpoint`] instead of
+    /// trapping.
+    pub debugger_breakpoints: HashSet<u32>,
 }
 
 /// How zkjit's kernel begins the line it writes before stopping the machine.
@@ -117,6 +123,7 @@ impl Machine {
             kernel_line: Vec::new(),
             kernel_report: None,
             profiler: None,
+            debugger_breakpoints: HashSet::new(),
         })
     }
 
@@ -443,6 +450,14 @@ impl Machine {
         self.enter_kernel(dispatch);
         self.user_cycles += 1;
         Ok(())
+    }
+
+    /// EBREAK: a debugger's breakpoint, or a breakpoint trap.
+    pub fn ebreak(&mut self) -> Result<(), Stop> {
+        if self.debugger_breakpoints.contains(&self.pc) {
+            return Err(Stop::DebuggerBreakpoint { pc: self.pc });
+        }
+        self.raise(TrapCause::Breakpoint, self.pc)
     }
 
     /// MRET: back to user mode at MEPC + 4.

@@ -178,6 +178,11 @@ struct RunArgs {
     /// Profile the run and print the functions that took the most cycles.
     #[arg(short, long)]
     verbose: bool,
+    /// Wait for gdb on ADDR:PORT (GDB remote protocol) and run the guest
+    /// as it says: `target remote ADDR:PORT` in gdb-multiarch, with the
+    /// ELF loaded and `set architecture riscv:rv32`.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "segments")]
+    gdb: Option<String>,
     /// Print no summary line.
     #[arg(short, long)]
     quiet: bool,
@@ -258,7 +263,7 @@ fn run(mut opts: RunArgs) -> Result<ExitCode> {
         po2: opts.po2,
         user_cycles_only,
         assumptions: std::mem::take(&mut opts.assumptions),
-        image_digests: opts.stats_json.is_some() && !user_cycles_only,
+        image_digests: opts.stats_json.is_some() && !user_cycles_only && opts.gdb.is_none(),
         limits: Limits {
             timeout: opts.timeout,
             max_output_bytes: opts.max_output,
@@ -270,6 +275,16 @@ fn run(mut opts: RunArgs) -> Result<ExitCode> {
     let mut session = Session::new(&program, config)?;
     if let Some(dir) = &opts.segments {
         session.on_segment(SegmentDir::prepare(dir, opts.force)?.sink())?;
+    }
+    if let Some(addr) = &opts.gdb {
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen for gdb on {addr}"))?;
+        let local = listener.local_addr()?;
+        session.debug_with_gdb(listener)?;
+        eprintln!(
+            "zkjit: waiting for gdb on {local} (in gdb-multiarch: file {}, target remote {local})",
+            opts.program.display()
+        );
     }
     let report = session.run();
     if let Some(file) = &opts.journal {

@@ -221,6 +221,13 @@ pub enum Stop {
     /// Making the run's segments failed (writing one, most likely).
     #[error("segments: {0}")]
     Segments(String),
+    /// The guest reached a breakpoint a debugger set (the instruction
+    /// there has not run).
+    #[error("stopped at a debugger breakpoint at pc {pc:#010x}")]
+    DebuggerBreakpoint {
+        /// The breakpoint.
+        pc: u32,
+    },
     /// Writing the guest's output failed on the host.
     #[error("host I/O error: {0}")]
     Io(String),
@@ -264,6 +271,9 @@ impl Stop {
                 at(*pc)
             ),
             Stop::Limit { reached, pc } => format!("{reached}, at pc {}", at(*pc)),
+            Stop::DebuggerBreakpoint { pc } => {
+                format!("stopped at a debugger breakpoint at pc {}", at(*pc))
+            }
             Stop::Io(message) => format!("host I/O error: {message}"),
             Stop::Segments(message) => format!("segments: {message}"),
             Stop::Divergence(report) => report.clone(),

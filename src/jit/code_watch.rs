@@ -43,18 +43,26 @@ impl JitEngine {
     /// Drops the translations of the page holding `addr`, whose code the
     /// guest wrote.
     pub(super) fn invalidate(&mut self, m: &mut Machine, addr: u32) {
-        if self.drop_page(m, addr) {
+        if self.drop_page(m, addr) > 0 {
             *self.page_rewrites.entry(code_page(addr)).or_insert(0) += 1;
         }
     }
 
-    /// Drops every translation of the page holding `addr`; whether there
-    /// were any.
-    fn drop_page(&mut self, m: &mut Machine, addr: u32) -> bool {
+    /// Drops the translations of the page holding `addr`, whose code a
+    /// debugger changed (not counted as the guest's rewrites); how many
+    /// there were.
+    pub fn drop_translations_at(&mut self, m: &mut Machine, addr: u32) -> usize {
+        self.drop_page(m, addr)
+    }
+
+    /// Drops every translation of the page holding `addr`; how many there
+    /// were.
+    fn drop_page(&mut self, m: &mut Machine, addr: u32) -> usize {
         let spans = self.cache.invalidate_page(addr);
         if spans.is_empty() {
-            return false;
+            return 0;
         }
+        let dropped = spans.len();
         // Every translation of the page is gone, and with them its code words
         // and any jump cache that leads to one.
         let pages = m.mem.clear_code_page(addr);
@@ -67,7 +75,7 @@ impl JitEngine {
             self.entry_counts.remove(&(span.mode, span.start));
             self.stats.blocks_invalidated += 1;
         }
-        true
+        dropped
     }
 
     /// Drops every translation and the compiler with its full code arena;

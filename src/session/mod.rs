@@ -13,6 +13,7 @@ pub use limits::{LimitReached, Limits};
 pub use report::{Outcome, Report};
 
 use crate::differential;
+use crate::gdb::{self, DebugEngine};
 use crate::host::{HostIo, Sink};
 use crate::interpreter::Interpreter;
 use crate::jit::{self, JitEngine, JitOptions, JitStats};
@@ -32,6 +33,8 @@ pub struct Session {
     /// The pages the program was loaded into.
     loaded_pages: Vec<u32>,
     config: Config,
+    /// Where gdb will connect, when the run is debugged.
+    gdb: Option<std::net::TcpListener>,
 }
 
 impl Session {
@@ -81,6 +84,7 @@ impl Session {
             symbols: program.symbols(),
             loaded_pages: program.loaded_pages(),
             config,
+            gdb: None,
         };
         if session.config.image_digests {
             session.record_segments(None)?;
@@ -101,7 +105,25 @@ impl Session {
         self.record_segments(Some(Box::new(sink)))
     }
 
+    /// Runs the guest under gdb: [`Session::run`] waits for a GDB
+    /// remote-protocol connection on `listener`, then runs as gdb says
+    /// (see [`crate::gdb`]). Not with the differential engine, segments or
+    /// image digests (breakpoints change the code in memory).
+    pub fn debug_with_gdb(&mut self, listener: std::net::TcpListener) -> anyhow::Result<()> {
+        if self.config.engine == Engine::Diff {
+            anyhow::bail!("gdb needs the jit or the interp engine, not diff");
+        }
+        if self.machine.segments.is_some() {
+            anyhow::bail!("gdb cannot run with segments or image digests: breakpoints change the code in memory");
+        }
+        self.gdb = Some(listener);
+        Ok(())
+    }
+
     fn record_segments(&mut self, sink: Option<SegmentSink>) -> anyhow::Result<()> {
+        if self.gdb.is_some() {
+            anyhow::bail!("segments and image digests cannot be made under gdb: breakpoints change the code in memory");
+        }
         if !self.machine.cycle_model.enabled() {
             anyhow::bail!("segments and image digests need the cycle model, which counting user cycles only turns off");
         }
@@ -231,7 +253,7 @@ impl Session {
             started: Instant::now(),
         };
         let max_cycles = self.config.max_cycles;
-        if self.config.engine == Engine::Interp {
+        if self.config.engine == Engine::Interp && self.gdb.is_none() {
             let machine = &mut self.machine;
             let mut interpreter = Interpreter::new();
             return slices.run(machine, |m, limit| interpreter.run(m, Some(limit)));
@@ -252,6 +274,22 @@ impl Session {
             ..JitOptions::default()
         };
         let mut engine = JitEngine::new(options);
+        if let Some(listener) = self.gdb.take() {
+            let mut engine = match self.config.engine {
+                Engine::Interp => DebugEngine::Interp(Interpreter::new()),
+                _ => DebugEngine::Jit(Box::new(engine)),
+            };
+            let limit = max_cycles.unwrap_or(u64::MAX);
+            let result = gdb::serve(
+                listener,
+                &mut self.machine,
+                &mut engine,
+                limit,
+                &self.symbols,
+            );
+            *jit_stats = engine.stats();
+            return result;
+        }
         let result = match &mut self.reference {
             None => slices.run(&mut self.machine, |m, limit| engine.run(m, Some(limit))),
             Some(reference) => {
