@@ -360,7 +360,10 @@ fn write_profile(opts: &RunArgs, profile: &zkjit::profile::Profile) -> Result<()
             .with_context(|| format!("cannot write profile {}", file.display()))?;
     }
     if let Some(file) = &opts.flamegraph {
-        let title = format!("{name}: {} user cycles", profile.cycles);
+        let title = format!(
+            "{name}: {} user + {} paging cycles",
+            profile.cycles, profile.paging_cycles
+        );
         std::fs::write(file, profile.flame_graph(&title)?)
             .with_context(|| format!("cannot write flame graph {}", file.display()))?;
     }

@@ -23,11 +23,15 @@ use std::collections::HashMap;
 
 use crate::decoder::Instruction;
 use crate::loader::Symbols;
+use crate::platform::is_kernel_memory;
 use call_stack::{stack_op, StackOp};
 
 /// A frame's call site when it was entered from user mode by an ECALL or a
 /// trap (no instruction returns to it).
 const KERNEL_ENTRY: u32 = u32::MAX;
+
+/// What the names of functions in kernel memory end with.
+pub const KERNEL_TAG: &str = "[kernel]";
 
 /// One node of the call tree: a function called along one path.
 struct Node {
@@ -236,11 +240,18 @@ impl Profiler {
         }
     }
 
-    /// A function's name: its symbol, demangled, or its address.
+    /// A function's name: its symbol, demangled, or its address; a
+    /// kernel's functions say so (a kernel and its user program may both
+    /// have a `_start`).
     fn name(&self, function: u32) -> String {
-        match self.symbols.at(function) {
+        let name = match self.symbols.at(function) {
             Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
             None => format!("{function:#010x}"),
+        };
+        if is_kernel_memory(function) {
+            format!("{name} {KERNEL_TAG}")
+        } else {
+            name
         }
     }
 }
