@@ -44,6 +44,28 @@ impl Interpreter {
         execute(m, &insn)
     }
 
+    /// As [`Interpreter::step`], telling the machine's profiler of a
+    /// call or return: the step of profiled runs, kept apart so that the
+    /// step of every other run stays as it is.
+    pub fn step_profiled(&mut self, m: &mut Machine) -> Result<(), Stop> {
+        let pc = m.pc;
+        if !m.check_fetch(pc) {
+            return m.raise(TrapCause::InstructionFault, pc);
+        }
+        let insn = self.decode_at(m);
+        let target = match insn.op {
+            Opcode::Jal => Some(pc.wrapping_add(insn.imm)),
+            Opcode::Jalr => Some(m.reg(insn.rs1 as usize).wrapping_add(insn.imm) & !1),
+            _ => None,
+        };
+        execute_outlined(m, &insn)?;
+        // (A misaligned target trapped instead.)
+        if target == Some(m.pc) {
+            m.profile_jump(pc, insn);
+        }
+        Ok(())
+    }
+
     /// The instruction at the pc, decoded through the memo.
     #[inline(always)]
     pub fn decode_at(&mut self, m: &Machine) -> Instruction {
@@ -61,6 +83,19 @@ impl Interpreter {
         while m.halt.is_none() {
             m.before_instruction(limit)?;
             self.step(m)?;
+        }
+        Ok(())
+    }
+
+    /// [`Interpreter::run`] of a profiled run, telling the profiler of
+    /// calls and returns (apart, so that the loop of every other run
+    /// stays as it is compiled).
+    #[inline(never)]
+    pub fn run_profiled(&mut self, m: &mut Machine, max_cycles: Option<u64>) -> Result<(), Stop> {
+        let limit = max_cycles.unwrap_or(u64::MAX);
+        while m.halt.is_none() {
+            m.before_instruction(limit)?;
+            self.step_profiled(m)?;
         }
         Ok(())
     }
@@ -122,17 +157,8 @@ pub fn execute(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
             // which lands in the x0 sink (memory images show it).
             return jump(m, target, Some((0, 0)));
         }
-        Jal | Jalr => {
-            let target = match insn.op {
-                Jal => pc.wrapping_add(imm),
-                _ => rs1.wrapping_add(imm) & !1,
-            };
-            jump(m, target, Some((insn.rd, next)))?;
-            if target.is_multiple_of(4) {
-                m.jumped(pc, insn);
-            }
-            return Ok(());
-        }
+        Jal => return jump(m, pc.wrapping_add(imm), Some((insn.rd, next))),
+        Jalr => return jump(m, rs1.wrapping_add(imm) & !1, Some((insn.rd, next))),
         Ecall => return m.ecall(),
         Mret => return m.mret(),
         Ebreak => return m.ebreak(),
@@ -147,6 +173,13 @@ pub fn execute(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
     m.pc = next;
     m.user_cycles += 1;
     Ok(())
+}
+
+/// [`execute`], not inlined: profiled runs' copy of it, so that the
+/// interpreter's own loop is compiled as it is without one.
+#[inline(never)]
+fn execute_outlined(m: &mut Machine, insn: &Instruction) -> Result<(), Stop> {
+    execute(m, insn)
 }
 
 /// Signed division with RISC-V's results for division by zero and overflow.

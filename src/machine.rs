@@ -409,19 +409,14 @@ impl Machine {
     }
 
     /// The JAL or JALR `insn` at `pc` has jumped to the pc: a call or a
-    /// return, for the profiler. Every engine reports each one here.
-    #[inline(always)]
-    pub fn jumped(&mut self, pc: u32, insn: &Instruction) {
-        if self.profiler.is_some() {
-            self.profile_jump(pc, insn);
-        }
-    }
-
+    /// return, for the profiler (every engine's jumps come here: the
+    /// JIT's through the interpreter).
     #[cold]
-    fn profile_jump(&mut self, pc: u32, insn: &Instruction) {
+    #[inline(never)]
+    pub fn profile_jump(&mut self, pc: u32, insn: Instruction) {
         let paging = self.cycle_model.paging_cycles_total();
         if let Some(profiler) = &mut self.profiler {
-            profiler.jumped(pc, insn, self.pc, self.user_cycles, paging);
+            profiler.jumped(pc, &insn, self.pc, self.user_cycles, paging);
         }
     }
 

@@ -114,9 +114,14 @@ impl<'a> Debuggee<'a> {
         if let Some(word) = breakpoint {
             m.mem.store_u32(pc, word);
         }
-        let result = m
-            .before_instruction(self.limit)
-            .and_then(|()| self.interpreter.step(m));
+        let interpreter = &mut self.interpreter;
+        let result = m.before_instruction(self.limit).and_then(|()| {
+            if m.profiler.is_some() {
+                interpreter.step_profiled(m)
+            } else {
+                interpreter.step(m)
+            }
+        });
         if breakpoint.is_some() {
             m.mem.store_u32(pc, EBREAK);
         }

@@ -256,7 +256,13 @@ impl Session {
         if self.config.engine == Engine::Interp && self.gdb.is_none() {
             let machine = &mut self.machine;
             let mut interpreter = Interpreter::new();
-            return slices.run(machine, |m, limit| interpreter.run(m, Some(limit)));
+            return slices.run(machine, |m, limit| {
+                if m.profiler.is_some() {
+                    interpreter.run_profiled(m, Some(limit))
+                } else {
+                    interpreter.run(m, Some(limit))
+                }
+            });
         }
         let diff = self.config.engine == Engine::Diff;
         let default_threshold = if diff { 1 } else { jit::DEFAULT_THRESHOLD };
