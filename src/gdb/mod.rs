@@ -28,7 +28,7 @@ use crate::interpreter::Interpreter;
 use crate::jit::{JitEngine, JitStats};
 use crate::loader::Symbols;
 use crate::machine::Machine;
-use crate::session::LimitReached;
+use crate::session::{LimitReached, Limits};
 use crate::stop::{Stop, TrapCause};
 use target::{Debuggee, Resume};
 
@@ -71,7 +71,7 @@ impl DebugEngine {
 }
 
 /// Waits for gdb on `listener`, then runs the guest as it says, up to
-/// `limit` user cycles. When gdb detaches, the guest runs on to its end;
+/// `limit` user cycles and within `limits` (checked between slices). When gdb detaches, the guest runs on to its end;
 /// when it kills the guest, the run stops as interrupted.
 pub fn serve(
     listener: TcpListener,
@@ -79,13 +79,14 @@ pub fn serve(
     engine: &mut DebugEngine,
     limit: u64,
     symbols: &Symbols,
+    limits: &Limits,
 ) -> Result<(), Stop> {
     let io_error = |e: std::io::Error| Stop::Io(format!("gdb connection: {e}"));
     let (stream, peer) = listener.accept().map_err(io_error)?;
     tracing::info!(%peer, "gdb connected");
     let _ = stream.set_nodelay(true);
     let connection: Box<dyn ConnectionExt<Error = std::io::Error>> = Box::new(stream);
-    let mut debuggee = Debuggee::new(machine, engine, limit, symbols);
+    let mut debuggee = Debuggee::new(machine, engine, limit, symbols, limits);
     let result = GdbStub::new(connection).run_blocking::<EventLoop>(&mut debuggee);
     let ended = debuggee.ended.take();
     debuggee.remove_all_breakpoints();

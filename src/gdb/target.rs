@@ -3,6 +3,7 @@
 //! words), software breakpoints, continue and single step.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use gdbstub::common::Signal;
 use gdbstub::stub::SingleThreadStopReason;
@@ -21,6 +22,7 @@ use super::{signal_of, DebugEngine};
 use crate::interpreter::Interpreter;
 use crate::loader::Symbols;
 use crate::machine::Machine;
+use crate::session::Limits;
 use crate::stop::Stop;
 
 /// EBREAK, which a breakpoint writes over its instruction.
@@ -55,6 +57,9 @@ pub struct Debuggee<'a> {
     breakpoints: BTreeMap<u32, u32>,
     limit: u64,
     symbols: &'a Symbols,
+    /// Time, memory and interrupt limits, checked between slices.
+    limits: &'a Limits,
+    started: Instant,
     /// What gdb asked for last.
     pub resume: Resume,
     /// How the run ended, once it has.
@@ -68,6 +73,7 @@ impl<'a> Debuggee<'a> {
         engine: &'a mut DebugEngine,
         limit: u64,
         symbols: &'a Symbols,
+        limits: &'a Limits,
     ) -> Self {
         Self {
             machine,
@@ -76,6 +82,8 @@ impl<'a> Debuggee<'a> {
             breakpoints: BTreeMap::new(),
             limit,
             symbols,
+            limits,
+            started: Instant::now(),
             resume: Resume::Continue,
             ended: None,
         }
@@ -154,7 +162,12 @@ impl<'a> Debuggee<'a> {
             .min(self.limit);
         match self.engine.run(self.machine, end) {
             Ok(()) => Some(Outcome::Ended(Ok(()))),
-            Err(Stop::CycleLimit { .. }) if end < self.limit => None,
+            Err(Stop::CycleLimit { .. }) if end < self.limit => {
+                match self.limits.check(self.started, self.machine.pc) {
+                    Ok(()) => None,
+                    Err(stop) => Some(Outcome::Ended(Err(stop))),
+                }
+            }
             Err(Stop::DebuggerBreakpoint { .. }) => Some(Outcome::Breakpoint),
             Err(stop) => Some(Outcome::Ended(Err(stop))),
         }

@@ -292,6 +292,7 @@ impl Session {
                 &mut engine,
                 limit,
                 &self.symbols,
+                &self.config.limits,
             );
             *jit_stats = engine.stats();
             return result;
