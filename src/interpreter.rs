@@ -87,6 +87,31 @@ impl Interpreter {
         Ok(())
     }
 
+    /// [`Interpreter::step`], or [`Interpreter::step_profiled`] when the
+    /// machine is profiled: what every engine's interpreted step is.
+    #[inline(always)]
+    pub fn step_maybe_profiled(&mut self, m: &mut Machine) -> Result<(), Stop> {
+        if m.profiler.is_some() {
+            self.step_profiled(m)
+        } else {
+            self.step(m)
+        }
+    }
+
+    /// [`Interpreter::run`], or [`Interpreter::run_profiled`] when the
+    /// machine is profiled.
+    pub fn run_maybe_profiled(
+        &mut self,
+        m: &mut Machine,
+        max_cycles: Option<u64>,
+    ) -> Result<(), Stop> {
+        if m.profiler.is_some() {
+            self.run_profiled(m, max_cycles)
+        } else {
+            self.run(m, max_cycles)
+        }
+    }
+
     /// [`Interpreter::run`] of a profiled run, telling the profiler of
     /// calls and returns (apart, so that the loop of every other run
     /// stays as it is compiled).

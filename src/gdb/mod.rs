@@ -48,7 +48,7 @@ impl DebugEngine {
     fn run(&mut self, m: &mut Machine, limit: u64) -> Result<(), Stop> {
         match self {
             DebugEngine::Jit(engine) => engine.run(m, Some(limit)),
-            DebugEngine::Interp(interpreter) => interpreter.run(m, Some(limit)),
+            DebugEngine::Interp(interpreter) => interpreter.run_maybe_profiled(m, Some(limit)),
         }
     }
 

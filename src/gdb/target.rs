@@ -122,14 +122,9 @@ impl<'a> Debuggee<'a> {
         if let Some(word) = breakpoint {
             m.mem.store_u32(pc, word);
         }
-        let interpreter = &mut self.interpreter;
-        let result = m.before_instruction(self.limit).and_then(|()| {
-            if m.profiler.is_some() {
-                interpreter.step_profiled(m)
-            } else {
-                interpreter.step(m)
-            }
-        });
+        let result = m
+            .before_instruction(self.limit)
+            .and_then(|()| self.interpreter.step_maybe_profiled(m));
         if breakpoint.is_some() {
             m.mem.store_u32(pc, EBREAK);
         }

@@ -162,7 +162,7 @@ impl JitEngine {
         loop {
             m.before_instruction(limit)?;
             let ends_block = self.interpreter.decode_at(m).op.ends_block();
-            self.interpret_one(m)?;
+            self.interpreter.step_maybe_profiled(m)?;
             steps += 1;
             if ends_block || self.interpreting_ends(m, mode) {
                 return Ok(steps);
@@ -178,28 +178,12 @@ impl JitEngine {
     fn interpret_burst(&mut self, m: &mut Machine, limit: u64) -> Result<u64, Stop> {
         let started = m.user_cycles;
         let end = limit.min(started.saturating_add(super::tiering::BURST_CYCLES));
-        let ran = if self.options.profiling {
-            self.interpreter.run_profiled(m, Some(end))
-        } else {
-            self.interpreter.run(m, Some(end))
-        };
-        match ran {
+        match self.interpreter.run_maybe_profiled(m, Some(end)) {
             Err(Stop::CycleLimit { .. }) if end < limit => {}
             other => other?,
         }
         self.stats.burst_cycles += m.user_cycles - started;
         Ok(m.user_cycles - started)
-    }
-
-    /// Interprets the instruction at the pc (telling the profiler of calls
-    /// and returns, which a profiled run's translations leave to it).
-    #[inline(always)]
-    fn interpret_one(&mut self, m: &mut Machine) -> Result<(), Stop> {
-        if self.options.profiling {
-            self.interpreter.step_profiled(m)
-        } else {
-            self.interpreter.step(m)
-        }
     }
 
     /// Whether the interpreter, which started in `mode`, hands back before
@@ -221,7 +205,7 @@ impl JitEngine {
         let mode = m.mode();
         // The instruction has passed the checks before it, and may already
         // have paged (checking again could split the segment before it).
-        self.interpret_one(m)?;
+        self.interpreter.step_maybe_profiled(m)?;
         let mut steps = 1;
         for _ in 0..RESUME_BLOCKS {
             if self.interpreting_ends(m, mode) {

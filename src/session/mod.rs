@@ -71,17 +71,18 @@ impl Session {
                 Ok(reference)
             })
             .transpose()?;
+        let symbols = program.symbols();
         if config.profile {
             if diff {
                 anyhow::bail!("profiling needs the jit or the interp engine, not diff");
             }
-            let symbols = program.symbols();
-            machine.profiler = Some(Box::new(Profiler::new(symbols, machine.start_pc())));
+            let profiler = Profiler::new(symbols.clone(), machine.start_pc());
+            machine.profiler = Some(Box::new(profiler));
         }
         let mut session = Self {
             machine,
             reference,
-            symbols: program.symbols(),
+            symbols,
             loaded_pages: program.loaded_pages(),
             config,
             gdb: None,
@@ -257,11 +258,7 @@ impl Session {
             let machine = &mut self.machine;
             let mut interpreter = Interpreter::new();
             return slices.run(machine, |m, limit| {
-                if m.profiler.is_some() {
-                    interpreter.run_profiled(m, Some(limit))
-                } else {
-                    interpreter.run(m, Some(limit))
-                }
+                interpreter.run_maybe_profiled(m, Some(limit))
             });
         }
         let diff = self.config.engine == Engine::Diff;
